@@ -1,0 +1,106 @@
+"""
+Turn rows into values that JSON holds faithfully, and measure their encoded size.
+
+Datetimes, dates and times become ISO 8601 strings and ``Decimal`` becomes a number. Anything
+else JSON cannot hold (NaN and Infinity, bytes, sets, complex numbers, arbitrary objects) is
+refused with a :class:`~kafka_rest.exceptions.RecordEncodingError` naming the column, rather
+than being turned silently into something a consumer would misread.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+from kafka_rest.exceptions import RecordEncodingError
+
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+
+#: Size in bytes of ``{"records":[]}``, the produce body around its records.
+PRODUCE_BODY_OVERHEAD = len(b'{"records":[]}')
+
+
+def to_json_value(value: Any, column: str) -> JSONValue:
+    """
+    Return ``value`` as a JSON-able value, or refuse it naming ``column``.
+
+    :param value: The value to convert.
+    :param column: Where the value sits in its record, used in the error; nested values are
+        named like ``payload.tags[2]``.
+    """
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RecordEncodingError(column, type(value).__name__, f"{value!r} is not valid JSON")
+        return float(value)
+    if isinstance(value, Decimal):
+        return _decimal_to_number(value, column)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        result: dict[str, JSONValue] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RecordEncodingError(
+                    column, type(value).__name__, f"key {key!r} is not a string"
+                )
+            result[key] = to_json_value(item, f"{column}.{key}")
+        return result
+    if isinstance(value, list | tuple):
+        return [to_json_value(item, f"{column}[{i}]") for i, item in enumerate(value)]
+    raise RecordEncodingError(column, type(value).__name__, _refusal_reason(value))
+
+
+def encode_record(record: Mapping[str, Any]) -> dict[str, JSONValue]:
+    """
+    Return a record, one column per key, with every value JSON-able.
+
+    :param record: Column name to value, such as a database row.
+    """
+    if not isinstance(record, Mapping):
+        raise TypeError(
+            f"A record must be a mapping of column to value, got {type(record).__name__}"
+        )
+    encoded: dict[str, JSONValue] = {}
+    for column, value in record.items():
+        if not isinstance(column, str):
+            raise RecordEncodingError(
+                repr(column), type(column).__name__, "column names must be strings"
+            )
+        encoded[column] = to_json_value(value, column)
+    return encoded
+
+
+def dumps_compact(value: JSONValue) -> str:
+    """Return ``value`` as compact JSON text, refusing NaN and Infinity."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encoded_size(value: JSONValue) -> int:
+    """Return the size in bytes of ``value`` as compact UTF-8 JSON."""
+    return len(dumps_compact(value).encode("utf-8"))
+
+
+def _decimal_to_number(value: Decimal, column: str) -> int | float:
+    if not value.is_finite():
+        raise RecordEncodingError(column, "Decimal", f"{value} is not valid JSON")
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _refusal_reason(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "binary data has no JSON form; decode or base64-encode it first"
+    if isinstance(value, set | frozenset):
+        return "a set has no order; convert it to a sorted list first"
+    if isinstance(value, complex):
+        return "complex numbers have no JSON form"
+    return "this type has no JSON form; convert it before sending"
