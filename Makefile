@@ -64,3 +64,9 @@ test: lint stack-up ## Everything: lint, the stack, and the whole test suite.
 
 run: stack-up ## Run pinterest_emulation end to end on the local stack and print a report.
 	@$(PY) stack/run_pipeline.py
+
+ui: stack-up ## Start Airflow's api-server, scheduler, dag-processor and triggerer on the stack.
+	@$(PY) stack/airflow_ui.py up
+
+ui-stop: ## Stop the Airflow processes started by make ui.
+	@if [ -x $(PY) ]; then $(PY) stack/airflow_ui.py down; fi

@@ -62,7 +62,7 @@ def http_ok(url: str, timeout_s: float = 3.0) -> bool:
 
 def mysql_answers(socket_path: Path) -> bool:
     """Return True if MariaDB answers ``SELECT 1`` as root on its Unix socket."""
-    import MySQLdb  # noqa: PLC0415 - the import costs time; only the MariaDB check needs it
+    import MySQLdb
 
     try:
         conn = MySQLdb.connect(unix_socket=str(socket_path), user="root", connect_timeout=2)
@@ -80,9 +80,9 @@ def mysql_answers(socket_path: Path) -> bool:
 
 def bucket_answers(endpoint: str, bucket: str, key: str, secret: str) -> bool:
     """Return True if the S3 store at ``endpoint`` has ``bucket`` and accepts the keys."""
-    import boto3  # noqa: PLC0415 - slow to import; only the S3 check needs it
-    from botocore.config import Config  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
     client = boto3.client(
         "s3",

@@ -2,7 +2,7 @@
 # Install the Debian packages the local stack needs, once. Safe to run again.
 set -euo pipefail
 
-packages=(mariadb-server mariadb-client pkg-config default-libmysqlclient-dev maven)
+packages=(mariadb-server mariadb-client pkg-config default-libmysqlclient-dev maven chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

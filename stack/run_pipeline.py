@@ -21,17 +21,29 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from stack.launcher import airflow_env  # noqa: E402
+from stack.settings import airflow_env  # noqa: E402
 
 DAG_ID = "pinterest_emulation"
 KINDS = ("pin", "geo", "user")
 
 
-def _airflow(env: dict[str, str], *args: str) -> int:
+def airflow(env: dict[str, str], *args: str) -> int:
+    """Run the venv's ``airflow`` command with ``args``; return its exit code."""
     return subprocess.run([str(REPO / ".venv/bin/airflow"), *args], env=env, check=False).returncode
 
 
-def _xcoms(env: dict[str, str]) -> dict[str, Any]:
+def run_dag(env: dict[str, str], logical_date: str, conf: dict[str, Any]) -> tuple[int, float]:
+    """Run the DAG once with ``airflow dags test``; return its exit code and wall seconds."""
+    args = ["dags", "test", DAG_ID, logical_date]
+    if conf:
+        args += ["-c", json.dumps(conf)]
+    started = time.monotonic()
+    code = airflow(env, *args)
+    return code, time.monotonic() - started
+
+
+def latest_run_xcoms(env: dict[str, str]) -> dict[str, Any]:
+    """Return the return values of the tasks of the DAG's latest run, by task id."""
     code = (
         "import json, sys\n"
         "from airflow.models.dagrun import DagRun\n"
@@ -85,19 +97,17 @@ def _report(xcoms: dict[str, Any], seconds: float) -> str:
 def main() -> int:
     """Migrate the metadata database, run the DAG once and print the per-topic report."""
     env = {**os.environ, **airflow_env()}
-    if _airflow(env, "db", "migrate") != 0:
+    if airflow(env, "db", "migrate") != 0:
         print("airflow db migrate failed", file=sys.stderr)
         return 1
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     logical_date = os.environ.get("PINTEREST_LOGICAL_DATE", hour.isoformat())
-    args = ["dags", "test", DAG_ID, logical_date]
+    conf = {}
     if batch_size := os.environ.get("PINTEREST_BATCH_SIZE"):
-        args += ["-c", json.dumps({"batch_size": int(batch_size)})]
-    started = time.monotonic()
-    code = _airflow(env, *args)
-    seconds = time.monotonic() - started
+        conf["batch_size"] = int(batch_size)
+    code, seconds = run_dag(env, logical_date, conf)
     print()
-    print(_report(_xcoms(env), seconds))
+    print(_report(latest_run_xcoms(env), seconds))
     if code != 0:
         print(f"airflow dags test {DAG_ID} failed (exit {code}); see the task logs above")
     return code

@@ -158,9 +158,7 @@ class Secrets:
 
     @classmethod
     def _read(cls, path: Path) -> Secrets:
-        pairs = dict(
-            line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
-        )
+        pairs = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         try:
             return cls(
                 mysql_password=pairs["MYSQL_PASSWORD"],

@@ -253,7 +253,7 @@ class KafkaRestHook(BaseHook):
         except requests.RequestException as e:
             attempts = settings.max_retries + 1
             raise KafkaRestError(
-                f"{method} {urlsplit(url).path} got no answer from the Kafka REST proxy after "
+                f"{method} {urlsplit(url).path} failed without an answer from the Kafka REST proxy after up to "
                 f"{attempts} attempts: {type(e).__name__}: {e!s:.300}",
                 retryable=True,
             ) from e

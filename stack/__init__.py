@@ -1,0 +1,1 @@
+"""The local stack: configuration and the launcher that starts, checks and stops it."""
