@@ -81,7 +81,7 @@ def _report(xcoms: dict[str, Any], seconds: float) -> str:
             (
                 str(post.get("topic", kind)),
                 str(chosen),
-                str(post.get("acknowledged", "-")),
+                str(post.get("records_acknowledged", "-")),
                 str(land.get("landed", "-")),
                 str(land.get("duplicates", "-")),
                 str(land.get("objects", "-")),

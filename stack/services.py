@@ -132,6 +132,7 @@ def java(
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
+        "-Djava.net.preferIPv4Stack=true",
         f"-Dlog4j2.configurationFile={log4j_config(settings, level)}",
         "-cp",
         f"{lib}/*",

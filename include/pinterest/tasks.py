@@ -207,7 +207,7 @@ def verify_landing(
             hook, settings.bucket, summary["topic"], table, tallies, started, timeout, poll_interval
         )
         results.append(
-            judge(summary["topic"], event_ids, int(summary["acknowledged"]), tallies.values())
+            judge(summary["topic"], event_ids, int(summary["records_acknowledged"]), tallies.values())
         )
     for result in results:
         log.info(

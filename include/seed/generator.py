@@ -227,6 +227,17 @@ def generate_events(count: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED) -> It
     return _EventFactory(seed).events(count)
 
 
+def event_batches(count: int, seed: int, size: int) -> Iterator[list[Event]]:
+    """Yield the events of :func:`generate_events` in lists of at most ``size``.
+
+    :raises ValueError: if ``count`` is negative or ``size`` is not positive.
+    """
+    if size < 1:
+        raise ValueError(f"batch size must be 1 or more, got {size}")
+    events = generate_events(count, seed)
+    return iter(lambda: list(islice(events, size)), [])
+
+
 def format_follower_count(followers: int) -> str:
     """Write a follower count the way Pinterest shows it: ``532``, ``8k``, ``1M``.
 
@@ -392,14 +403,3 @@ class _EventFactory:
             age=rng.randint(20, 60),
             date_joined=_JOINED_FROM + timedelta(seconds=rng.randrange(3 * _SECONDS_PER_YEAR)),
         )
-
-
-def event_batches(count: int, seed: int, size: int) -> Iterator[list[Event]]:
-    """Yield the events of :func:`generate_events` in lists of at most ``size``.
-
-    :raises ValueError: if ``count`` is negative or ``size`` is not positive.
-    """
-    if size < 1:
-        raise ValueError(f"batch size must be 1 or more, got {size}")
-    events = generate_events(count, seed)
-    return iter(lambda: list(islice(events, size)), [])

@@ -48,12 +48,14 @@ def iter_batches(
     batch: list[PendingRecord] = []
     size = PRODUCE_BODY_OVERHEAD
     for item in items:
-        separator = 1 if batch else 0
-        if batch and (len(batch) >= max_records or size + separator + item.size > max_bytes):
+        if batch and size + 1 + item.size > max_bytes:
             yield batch
-            batch, size, separator = [], PRODUCE_BODY_OVERHEAD, 0
+            batch, size = [], PRODUCE_BODY_OVERHEAD
+        size += item.size + (1 if batch else 0)
         batch.append(item)
-        size += separator + item.size
+        if len(batch) >= max_records:
+            yield batch
+            batch, size = [], PRODUCE_BODY_OVERHEAD
     if batch:
         yield batch
 

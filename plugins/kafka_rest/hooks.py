@@ -28,6 +28,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF_FACTOR = 1.0
 BODY_EXCERPT_CHARS = 200
+#: Longest wait, in seconds, that a ``Retry-After`` header can impose between retries.
+RETRY_AFTER_MAX = 60
 
 
 class _LoggedRetry(Retry):
@@ -178,6 +180,7 @@ class KafkaRestHook(BaseHook):
             allowed_methods=frozenset({"GET", "POST"}),
             backoff_factor=settings.backoff_factor,
             respect_retry_after_header=True,
+            retry_after_max=RETRY_AFTER_MAX,
             raise_on_status=False,
             logger=self.log,
             attempts=settings.max_retries + 1,
@@ -253,8 +256,8 @@ class KafkaRestHook(BaseHook):
         except requests.RequestException as e:
             attempts = settings.max_retries + 1
             raise KafkaRestError(
-                f"{method} {urlsplit(url).path} failed without an answer from the Kafka REST proxy after up to "
-                f"{attempts} attempts: {type(e).__name__}: {e!s:.300}",
+                f"{method} {urlsplit(url).path} failed without an answer from the Kafka REST "
+                f"proxy after up to {attempts} attempts: {type(e).__name__}: {e!s:.300}",
                 retryable=True,
             ) from e
 

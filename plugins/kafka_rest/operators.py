@@ -18,6 +18,7 @@ from kafka_rest.hooks import KafkaRestHook
 from kafka_rest.results import RecordError, RecordOffset
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
 
 #: API Gateway refuses request bodies over 10 MB.
@@ -59,7 +60,9 @@ class KafkaRestOperator(BaseOperator):
     :param topic: The Kafka topic. (templated)
     :param records: A list of JSON-able mappings, or the URI of a JSON Lines file readable by
         :class:`airflow.sdk.ObjectStoragePath` (``s3://conn_id@bucket/key.jsonl``,
-        ``file:///tmp/rows.jsonl``), read line by line. (templated)
+        ``file:///tmp/rows.jsonl``), read line by line. (templated: a URI string or an
+        XComArg is rendered; the strings inside a literal list of records are data and are
+        left alone)
     :param key_field: The field whose value becomes the record's Kafka key, as a string;
         every record must have it. Without it, records have no key.
     :param kafka_rest_conn_id: The connection to the proxy, see
@@ -114,6 +117,18 @@ class KafkaRestOperator(BaseOperator):
         self.max_bytes_per_request = max_bytes_per_request
         self.max_send_attempts = max_send_attempts
         self.retry_backoff = retry_backoff
+
+    def render_template(
+        self,
+        content: Any,
+        context: Context,
+        jinja_env: jinja2.Environment | None = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        """Render a templated field, leaving the strings inside a literal list of records alone."""
+        if content is self.records and isinstance(content, list | tuple):
+            return content
+        return super().render_template(content, context, jinja_env, seen_oids)
 
     @cached_property
     def hook(self) -> KafkaRestHook:

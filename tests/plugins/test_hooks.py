@@ -161,7 +161,9 @@ class TestProduce:
 
         KafkaRestHook().produce("t", [{"key": None, "value": {"d": datetime.date(2020, 1, 2)}}])
 
-        assert proxy_conn.received[0].json() == {"records": [{"key": None, "value": {"d": "2020-01-02"}}]}
+        assert proxy_conn.received[0].json() == {
+            "records": [{"key": None, "value": {"d": "2020-01-02"}}]
+        }
 
     def test_bad_value_is_refused_before_sending(self, proxy_conn):
         with pytest.raises(RecordEncodingError, match=r"records\[0\]\.value\.b"):
@@ -308,6 +310,9 @@ class TestProduce:
 def test_request_body_is_the_compact_json():
     from kafka_rest.hooks import _produce_body
 
-    assert _produce_body([{"value": {"a": 1}}]) == json.dumps(
-        {"records": [{"key": None, "value": {"a": 1}}]}, separators=(",", ":")
-    ).encode()
+    assert (
+        _produce_body([{"value": {"a": 1}}])
+        == json.dumps(
+            {"records": [{"key": None, "value": {"a": 1}}]}, separators=(",", ":")
+        ).encode()
+    )

@@ -28,9 +28,15 @@ class TestValidation:
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
-            ({"max_bytes_per_request": 0}, "max_bytes_per_request must be between 1 and 10485760, got 0"),
+            (
+                {"max_bytes_per_request": 0},
+                "max_bytes_per_request must be between 1 and 10485760, got 0",
+            ),
             ({"max_bytes_per_request": 10 * 1024 * 1024 + 1}, "got 10485761"),
-            ({"max_bytes_per_request": "5MB"}, "max_bytes_per_request must be a whole number, got '5MB'"),
+            (
+                {"max_bytes_per_request": "5MB"},
+                "max_bytes_per_request must be a whole number, got '5MB'",
+            ),
             ({"max_records_per_request": 0}, "max_records_per_request must be at least 1, got 0"),
             ({"max_records_per_request": True}, "must be a whole number, got True"),
             ({"max_send_attempts": 0}, "max_send_attempts must be at least 1, got 0"),
@@ -54,7 +60,7 @@ class TestValidation:
         assert op.template_fields == ("topic", "records", "kafka_rest_conn_id")
 
     def test_a_string_that_is_not_a_uri_is_refused_at_run_time(self, proxy_conn):
-        with pytest.raises(ValueError, match="got the string 'rows.jsonl'"):
+        with pytest.raises(ValueError, match=r"got the string 'rows\.jsonl'"):
             operator(records="rows.jsonl").execute({})
 
 
@@ -232,7 +238,7 @@ class TestResending:
     def test_stops_before_later_batches_after_a_failure(self, proxy_conn):
         proxy_conn.answer(404, {"error_code": 40401, "message": "Topic not found."})
 
-        with pytest.raises(KafkaRestError, match="2 of 2 records failed.*40401"):
+        with pytest.raises(KafkaRestError, match=r"2 of 2 records failed.*40401"):
             operator(max_records_per_request=2).execute({})
 
         assert len(proxy_conn.posts()) == 1
@@ -254,14 +260,14 @@ class TestJsonLines:
         path = tmp_path / "rows.jsonl"
         path.write_text('{"id": "a"}\n[1, 2]\n')
 
-        with pytest.raises(ValueError, match="Line 2 of .*rows.jsonl must be a JSON object"):
+        with pytest.raises(ValueError, match=r"Line 2 of .*rows\.jsonl must be a JSON object"):
             operator(records=path.as_uri()).execute({})
 
     def test_nan_in_a_line_is_refused(self, proxy_conn, tmp_path):
         path = tmp_path / "rows.jsonl"
         path.write_text('{"id": "a", "x": NaN}\n')
 
-        with pytest.raises(ValueError, match="Line 1 .* NaN is not valid JSON"):
+        with pytest.raises(ValueError, match=r"Line 1 .* NaN is not valid JSON"):
             operator(records=path.as_uri()).execute({})
 
 
@@ -272,3 +278,20 @@ def test_templated_fields_are_rendered(proxy_conn):
 
     assert op.topic == "abc.pin"
     assert op.kafka_rest_conn_id == "kafka_rest_proxy"
+
+
+def test_strings_inside_literal_records_are_not_templates(proxy_conn):
+    rows = [{"id": "a", "description": "{{ not a template }}"}]
+    op = operator(records=rows)
+
+    op.render_template_fields({"params": {}})
+
+    assert op.records == rows
+
+
+def test_a_templated_uri_is_rendered(proxy_conn):
+    op = operator(records="file:///data/{{ params.user }}.jsonl")
+
+    op.render_template_fields({"params": {"user": "abc"}})
+
+    assert op.records == "file:///data/abc.jsonl"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def test_sql_literal(value: SqlValue, literal: str) -> None:
         (True, TypeError, "bool"),
         (float("nan"), ValueError, "nan"),
         (float("inf"), ValueError, "inf"),
-        (datetime(2020, 1, 1, tzinfo=timezone.utc), ValueError, "time zone"),
+        (datetime(2020, 1, 1, tzinfo=UTC), ValueError, "time zone"),
         (b"bytes", TypeError, "bytes"),
     ],
 )

@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 import sys
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,7 @@ def test_events_are_aligned_increasing_and_have_gaps(events: list[Event]) -> Non
     assert all(e.pin.index == e.geo.ind == e.user.ind == e.id for e in events)
     ids = [e.id for e in events]
     assert ids[0] > 0
-    assert all(later > earlier for earlier, later in zip(ids, ids[1:], strict=False))
+    assert all(later > earlier for earlier, later in pairwise(ids))
     assert ids[-1] - ids[0] + 1 > len(ids)
 
 

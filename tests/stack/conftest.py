@@ -1,0 +1,77 @@
+"""Fixtures for the tests of the running local stack (``make stack-up`` first)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stack.services import SERVICES, Context
+from stack.settings import REPO, Secrets, Settings
+
+LAUNCHER = REPO / "stack" / "launcher.py"
+
+
+def run_launcher(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``stack/launcher.py`` with ``args`` in this environment and return the result."""
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the lifecycle tests (they stop and restart the stack) after every other test."""
+    items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The stack's settings, from the environment."""
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def keys(settings: Settings) -> Secrets:
+    """The stack's generated credentials (the stack must have been started once)."""
+    if not (settings.home / "secrets.env").exists():
+        pytest.fail(f"no {settings.home}/secrets.env: run `make stack-up` first")
+    return Secrets.load_or_create(settings.home)
+
+
+@pytest.fixture(scope="session")
+def ctx(settings: Settings, keys: Secrets) -> Context:
+    """The context the launcher's own checks take."""
+    return Context(settings, keys)
+
+
+@pytest.fixture(scope="session")
+def s3(settings: Settings, keys: Secrets) -> Any:
+    """A boto3 S3 client for SeaweedFS with the stack's keys."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=keys.s3_access_key,
+        aws_secret_access_key=keys.s3_secret_key,
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_ports(settings: Settings) -> set[int]:
+    """Every port the stack's services open."""
+    return {port for svc in SERVICES for port in svc.ports(settings)}
+
+
+def pid_files(settings: Settings) -> list[Path]:
+    """The pid file of every service."""
+    return [settings.pid_file(svc.name) for svc in SERVICES]
