@@ -53,12 +53,13 @@ REST_PROXY_CONN_ID = "kafka_rest_proxy"
 S3_CONN_ID = "pinterest_s3"
 SENSOR_TIMEOUT_SECONDS = 300
 LANDING_TIMEOUT_SECONDS = 120
-DEFAULT_BUCKET = os.environ.get("PINTEREST_BUCKET", default_bucket(DEFAULT_USER_ID))
+USER_ID = os.environ.get("PINTEREST_USER_ID", DEFAULT_USER_ID)
+DEFAULT_BUCKET = os.environ.get("PINTEREST_BUCKET", default_bucket(USER_ID))
 
 TOPIC_ASSETS = {
     table.kind: Asset(
         name=f"pinterest_{table.kind}_objects",
-        uri=f"s3://{DEFAULT_BUCKET}/topics/{table.topic(DEFAULT_USER_ID)}/",
+        uri=f"s3://{DEFAULT_BUCKET}/topics/{table.topic(USER_ID)}/",
     )
     for table in TABLES
 }
@@ -91,7 +92,7 @@ def _run_key(context: dict[str, Any]) -> str:
     },
     params={
         "user_id": Param(
-            DEFAULT_USER_ID,
+            USER_ID,
             type="string",
             pattern=USER_ID_PATTERN,
             description="Topic prefix: records go to <user_id>.pin, .geo and .user.",

@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             user = login(settings)
             print(f"Airflow UI: {base_url(settings)}/")
             print(f"login:      {user.username} / {user.password}")
-            print("stop with:  make ui-stop")
+            print("stop with:  make ui-stop", flush=True)
         elif args.command == "down":
             down(settings)
         else:

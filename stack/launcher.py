@@ -103,13 +103,20 @@ def install(settings: Settings) -> None:
 
 
 def install_artifact(settings: Settings, artifact: Artifact) -> None:
-    """Copy the runtime dependencies of one pom into its target folder."""
+    """Copy the runtime dependencies of one pom into its target folder.
+
+    A pom that failed to resolve is not tried again until it changes: its digest and the
+    error are kept next to the target folder.
+    """
     pom = MAVEN_DIR / artifact.pom / "pom.xml"
     target = settings.home / artifact.target
     stamp = target / ".pom.sha256"
+    failed = target.with_name(f".{target.name}.failed")
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text().strip() == digest:
         return
+    if failed.exists() and failed.read_text().startswith(digest):
+        raise StackError(failed.read_text().split("\n", 1)[1].strip())
     say(f"install: resolving {pom.relative_to(REPO)} into {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -117,13 +124,22 @@ def install_artifact(settings: Settings, artifact: Artifact) -> None:
         argv.append(f"-DoutputDirectory={tmp}/jars")
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            errors = [line for line in proc.stdout.splitlines() if "ERROR" in line]
-            first = errors[0].split("[ERROR]", 1)[-1].strip() if errors else proc.stderr[-500:]
-            raise StackError(f"mvn could not resolve {pom.relative_to(REPO)}: {first}")
+            message = f"mvn could not resolve {pom.relative_to(REPO)}: {maven_error(proc)}"
+            failed.write_text(f"{digest}\n{message}\n")
+            raise StackError(message)
         if target.exists():
             shutil.rmtree(target)
         Path(tmp, "jars").rename(target)
     stamp.write_text(digest + "\n")
+    failed.unlink(missing_ok=True)
+
+
+def maven_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """Return the first error line of a failed Maven run, without Maven's decorations."""
+    for line in proc.stdout.splitlines():
+        if "[ERROR]" in line:
+            return line.split("[ERROR]", 1)[1].strip().split(" -> [Help")[0]
+    return proc.stderr.strip()[-500:]
 
 
 # --- up --------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def listening_ports() -> set[int]:
 def sockets_of(pids: Iterable[int]) -> list[tuple[int, str, int]]:
     """Return (pid, address, port) for every listening TCP socket the processes ``pids`` own."""
     table = listening()
-    result = []
+    result: list[tuple[int, str, int]] = []
     for pid in pids:
         for inode in _socket_inodes(pid):
             result.extend((pid, addr, port) for addr, port in table.get(inode, []))
@@ -146,7 +146,7 @@ def sockets_of(pids: Iterable[int]) -> list[tuple[int, str, int]]:
 
 
 def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
+    inodes: set[int] = set()
     fd_dir = Path(f"/proc/{pid}/fd")
     try:
         entries = list(fd_dir.iterdir())

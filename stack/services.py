@@ -8,6 +8,7 @@ import shutil
 import string
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,12 +223,8 @@ def seed_data(ctx: Context) -> str:
         "-m",
         "include.seed",
         "load",
-        "--host=127.0.0.1",
-        f"--port={s.port('MYSQL_PORT')}",
-        f"--user={MYSQL_USER}",
-        f"--database={MYSQL_DATABASE}",
-        f"--events={s.seed_events}",
-        f"--seed={s.seed}",
+        *("--host", "127.0.0.1", "--port", str(s.port("MYSQL_PORT")), "--user", MYSQL_USER),
+        *("--database", MYSQL_DATABASE, "--events", str(s.seed_events), "--seed", str(s.seed)),
     ]
     env = {**os.environ, "MYSQL_PWD": ctx.secrets.mysql_password, "PYTHONPATH": str(REPO)}
     output = run_checked(argv, "seed (python -m include.seed load)", cwd=REPO, env=env)
@@ -348,20 +345,13 @@ def ensure_topics(ctx: Context) -> str:
     bootstrap = ["--bootstrap-server", ctx.settings.kafka_bootstrap]
     existing = set(kafka_tool(ctx, topic_command, *bootstrap, "--list").split())
     missing = [topic for topic in ctx.settings.topics if topic not in existing]
-    for topic in missing:
-        kafka_tool(
-            ctx,
-            topic_command,
-            *bootstrap,
-            "--create",
-            "--if-not-exists",
-            "--topic",
-            topic,
-            "--partitions",
-            "1",
-            "--replication-factor",
-            "1",
-        )
+    create = ["--create", "--if-not-exists", "--partitions", "1", "--replication-factor", "1"]
+
+    def create_one(topic: str) -> str:
+        return kafka_tool(ctx, topic_command, *bootstrap, *create, "--topic", topic)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(create_one, missing))
     return f"created {', '.join(missing)}" if missing else "all three exist"
 
 

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stack.services import SERVICES, Context
-from stack.settings import REPO, Secrets, Settings
-
-LAUNCHER = REPO / "stack" / "launcher.py"
-
-
-def run_launcher(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run ``stack/launcher.py`` with ``args`` in this environment and return the result."""
-    return subprocess.run(
-        [sys.executable, str(LAUNCHER), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        cwd=REPO,
-    )
+from stack.settings import Secrets, Settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -70,8 +53,3 @@ def s3(settings: Settings, keys: Secrets) -> Any:
 def stack_ports(settings: Settings) -> set[int]:
     """Every port the stack's services open."""
     return {port for svc in SERVICES for port in svc.ports(settings)}
-
-
-def pid_files(settings: Settings) -> list[Path]:
-    """The pid file of every service."""
-    return [settings.pid_file(svc.name) for svc in SERVICES]

@@ -6,12 +6,14 @@ import pytest
 
 from stack import procs
 from stack.settings import Settings
-from tests.stack.conftest import pid_files, run_launcher
+from tests.stack.helpers import pid_files, run_launcher
 
 pytestmark = pytest.mark.lifecycle
 
 
-def test_down_stops_everything_and_up_brings_it_back(settings: Settings, stack_ports: set[int]):
+def test_down_stops_everything_and_up_brings_it_back(
+    settings: Settings, stack_ports: set[int]
+) -> None:
     pids = [int(path.read_text()) for path in pid_files(settings) if path.exists()]
 
     down = run_launcher("down", timeout=180)

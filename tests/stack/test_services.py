@@ -15,7 +15,7 @@ import pytest
 from stack import procs
 from stack.services import SERVICES
 from stack.settings import MYSQL_DATABASE, MYSQL_USER, REPO, Secrets, Settings
-from tests.stack.conftest import run_launcher
+from tests.stack.helpers import run_launcher
 
 pytestmark = pytest.mark.stack
 
@@ -35,7 +35,7 @@ def rest(settings: Settings, path: str, body: Any = None, content_type: str = JS
         return err.code, json.loads(err.read() or b"null")
 
 
-def test_status_reports_every_service_healthy():
+def test_status_reports_every_service_healthy() -> None:
     result = run_launcher("status", timeout=120)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -44,7 +44,7 @@ def test_status_reports_every_service_healthy():
     assert all(row.split()[-1] == "healthy" for row in rows), result.stdout
 
 
-def test_tables_hold_the_seeded_rows(settings: Settings, keys: Secrets):
+def test_tables_hold_the_seeded_rows(settings: Settings, keys: Secrets) -> None:
     if not (REPO / "include" / "seed" / "__main__.py").exists():
         pytest.skip("include/seed is not there yet")
     import MySQLdb
@@ -68,14 +68,14 @@ def test_tables_hold_the_seeded_rows(settings: Settings, keys: Secrets):
     assert set(counts.values()) == {settings.seed_events}, counts
 
 
-def test_rest_proxy_lists_the_three_topics(settings: Settings):
+def test_rest_proxy_lists_the_three_topics(settings: Settings) -> None:
     status, topics = rest(settings, "/topics")
 
     assert status == 200
     assert set(settings.topics) <= set(topics)
 
 
-def test_unknown_topic_fails_per_record_within_seconds(settings: Settings):
+def test_unknown_topic_fails_per_record_within_seconds(settings: Settings) -> None:
     started = time.monotonic()
 
     status, body = rest(
@@ -102,7 +102,9 @@ def test_unknown_topic_fails_per_record_within_seconds(settings: Settings):
         ({"rows": [{"value": 1}]}, JSON_V2, 422),
     ],
 )
-def test_rest_proxy_refuses_bad_requests(settings: Settings, body, content_type, expected):
+def test_rest_proxy_refuses_bad_requests(
+    settings: Settings, body: Any, content_type: str, expected: int
+) -> None:
     status, answer = rest(settings, f"/topics/{settings.topics[0]}", body, content_type)
 
     assert status == expected
@@ -110,14 +112,15 @@ def test_rest_proxy_refuses_bad_requests(settings: Settings, body, content_type,
     assert answer["message"]
 
 
-def test_record_posted_to_the_proxy_lands_in_s3(settings: Settings, s3: Any):
+def test_record_posted_to_the_proxy_lands_in_s3(settings: Settings, s3: Any) -> None:
     topic = settings.topics[0]
-    value = {"probe": str(uuid.uuid4()), "n": 7, "text": "caf\u00e9 +=/"}
+    probe = str(uuid.uuid4())
+    value = {"probe": probe, "n": 7, "text": "caf\u00e9 +=/"}
     status, body = rest(settings, f"/topics/{topic}", {"records": [{"key": "k", "value": value}]})
     assert status == 200, body
     offset = body["offsets"][0]["offset"]
 
-    name, line = wait_for_line(s3, settings.bucket, f"topics/{topic}/partition=0/", value["probe"])
+    name, line = wait_for_line(s3, settings.bucket, f"topics/{topic}/partition=0/", probe)
 
     assert json.loads(line) == value
     assert line == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -147,7 +150,7 @@ def wait_for_line(s3: Any, bucket: str, prefix: str, needle: str) -> tuple[str, 
 
 
 @pytest.mark.parametrize("wrong", ["access", "secret"])
-def test_wrong_s3_keys_are_refused(settings: Settings, keys: Secrets, wrong: str):
+def test_wrong_s3_keys_are_refused(settings: Settings, keys: Secrets, wrong: str) -> None:
     import boto3
     from botocore.exceptions import ClientError
 
@@ -166,7 +169,9 @@ def test_wrong_s3_keys_are_refused(settings: Settings, keys: Secrets, wrong: str
     assert code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"}, code
 
 
-def test_every_listening_port_is_on_loopback_only(settings: Settings, stack_ports: set[int]):
+def test_every_listening_port_is_on_loopback_only(
+    settings: Settings, stack_ports: set[int]
+) -> None:
     pids = [procs.read_pid(settings.pid_file(svc.name), str(settings.home)) for svc in SERVICES]
     sockets = procs.sockets_of(pid for pid in pids if pid is not None)
 
