@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shlex
 import shutil
 import subprocess
@@ -24,11 +25,15 @@ if __package__ in (None, ""):  # run as a script: make `stack` importable
 
 from stack import procs
 from stack.services import (
+    JAVA17_HOME,
     SERVICES,
     Context,
     Service,
     ensure_topics,
+    kafka_lib,
     mariadb_setup,
+    plugin_dir,
+    run_checked,
     seed_data,
     service,
 )
@@ -73,8 +78,11 @@ class Artifact:
 
 ARTIFACTS = (
     Artifact("kafka", "lib/kafka"),
-    Artifact("aiven-s3", "plugins/aiven-s3", required=False),
+    Artifact("s3-sink", "lib/s3-sink"),
 )
+SINK_SOURCE = REPO / "stack" / "connect-s3-sink" / "src" / "main"
+SINK_JAR = "pinterest-s3-sink.jar"
+JAR_NAME = re.compile(r"(?P<name>.+?)-\d[^-]*(-[A-Za-z][\w.]*)?\.jar")
 
 
 def context() -> Context:
@@ -92,7 +100,10 @@ def say(message: str) -> None:
 
 
 def install(settings: Settings) -> None:
-    """Resolve every pom's jars into ``$STACK_HOME`` unless its stamp says they are current."""
+    """Resolve every pom's jars into ``$STACK_HOME``, then build the S3 sink plugin.
+
+    Each step is skipped while its stamp says its output is current.
+    """
     for artifact in ARTIFACTS:
         try:
             install_artifact(settings, artifact)
@@ -100,6 +111,7 @@ def install(settings: Settings) -> None:
             if artifact.required:
                 raise
             say(f"warning: {artifact.pom}: {err}")
+    build_sink(settings)
 
 
 def install_artifact(settings: Settings, artifact: Artifact) -> None:
@@ -132,6 +144,58 @@ def install_artifact(settings: Settings, artifact: Artifact) -> None:
         Path(tmp, "jars").rename(target)
     stamp.write_text(digest + "\n")
     failed.unlink(missing_ok=True)
+
+
+def build_sink(settings: Settings) -> None:
+    """Compile the project's S3 sink and lay out its Connect plugin folder.
+
+    The plugin folder holds the sink's jar and the AWS SDK jars of ``stack/maven/s3-sink``,
+    less those whose artifact the worker's class path (Kafka's jars) already has. It is
+    rebuilt only when the sources, the sink's pom or Kafka's pom change.
+    """
+    target = plugin_dir(settings)
+    stamp = target / ".build.sha256"
+    digest = sink_digest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    say(f"install: building {SINK_SOURCE.parent.relative_to(REPO)} into {target}")
+    kafka, sdk = kafka_lib(settings), settings.home / "lib" / "s3-sink"
+    sources = sorted(str(path) for path in (SINK_SOURCE / "java").rglob("*.java"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        classes, plugin = Path(tmp, "classes"), Path(tmp, "plugin")
+        plugin.mkdir()
+        bin_dir = JAVA17_HOME / "bin"
+        javac = [str(bin_dir / "javac"), "--release", "17", "-Xlint:all", "-Werror"]
+        javac += ["-encoding", "UTF-8", "-d", str(classes), "-cp", f"{kafka}/*:{sdk}/*"]
+        run_checked([*javac, *sources], "javac of the S3 sink")
+        shutil.copytree(SINK_SOURCE / "resources", classes, dirs_exist_ok=True)
+        jar = [str(bin_dir / "jar"), "--create", "--file", str(plugin / SINK_JAR)]
+        run_checked([*jar, "-C", str(classes), "."], "jar of the S3 sink")
+        provided = {artifact_name(path.name) for path in kafka.glob("*.jar")}
+        for path in sorted(sdk.glob("*.jar")):
+            if artifact_name(path.name) not in provided:
+                shutil.copy2(path, plugin / path.name)
+        if target.exists():
+            shutil.rmtree(target)
+        plugin.rename(target)
+    stamp.write_text(digest + "\n")
+
+
+def sink_digest() -> str:
+    """Return the SHA-256 of the sink's sources and of the poms it is built against."""
+    digest = hashlib.sha256()
+    files = sorted(path for path in SINK_SOURCE.rglob("*") if path.is_file())
+    files += [MAVEN_DIR / "s3-sink" / "pom.xml", MAVEN_DIR / "kafka" / "pom.xml"]
+    for path in files:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def artifact_name(jar: str) -> str:
+    """Return the artifact name of a jar file name without its version: ``s3-2.59.1.jar`` -> s3."""
+    match = JAR_NAME.fullmatch(jar)
+    return match.group("name") if match else jar
 
 
 def maven_error(proc: subprocess.CompletedProcess[str]) -> str:

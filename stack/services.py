@@ -387,7 +387,7 @@ def rest_proxy_healthy(ctx: Context) -> bool:
 
 def plugin_dir(settings: Settings) -> Path:
     """Return the Connect plugin folder of the S3 sink."""
-    return settings.home / "plugins" / "aiven-s3"
+    return settings.home / "plugins" / "s3-sink"
 
 
 def connect_prepare(ctx: Context) -> None:
@@ -396,7 +396,7 @@ def connect_prepare(ctx: Context) -> None:
     if not any(plugin_dir(s).glob("*.jar")):
         raise StackError(
             f"the S3 sink plugin is not installed in {plugin_dir(s)}: "
-            "see stack/README.md, 'S3 sink connector'"
+            "run `launcher.py install`; see stack/README.md, 'S3 sink connector'"
         )
     s.data_dir("connect").mkdir(parents=True, exist_ok=True)
     render(

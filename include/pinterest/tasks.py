@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.mysql.hooks.mysql import MySqlHook
@@ -19,7 +19,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from include.pinterest.batch import batch_seed, choose_events, complete_event_ids_sql
-from include.pinterest.extract import iter_rows, write_json_lines
+from include.pinterest.extract import Cursor, iter_rows, write_json_lines
 from include.pinterest.landing import (
     LandingResult,
     LandingTally,
@@ -127,7 +127,7 @@ def extract_table(kind: str, mysql_conn_id: str, batch_uri: str, staging: str) -
     path = ObjectStoragePath(staging) / f"{table.name}.jsonl"
     connection = MySqlHook(mysql_conn_id=mysql_conn_id).get_conn()
     try:
-        cursor = connection.cursor()
+        cursor = cast("Cursor", connection.cursor())
         rows = iter_rows(cursor, table, event_ids)
         with path.open("wb") as sink:
             count, size = write_json_lines(rows, sink, lambda row: row_to_json(table, row))
@@ -207,7 +207,9 @@ def verify_landing(
             hook, settings.bucket, summary["topic"], table, tallies, started, timeout, poll_interval
         )
         results.append(
-            judge(summary["topic"], event_ids, int(summary["records_acknowledged"]), tallies.values())
+            judge(
+                summary["topic"], event_ids, int(summary["records_acknowledged"]), tallies.values()
+            )
         )
     for result in results:
         log.info(

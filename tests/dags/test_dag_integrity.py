@@ -42,7 +42,8 @@ def test_schedule_and_run_limits(dag: Any) -> None:
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.start_date.tzinfo is not None
-    assert dag.doc_md and "kafka_rest_proxy" in dag.doc_md
+    assert dag.doc_md
+    assert "kafka_rest_proxy" in dag.doc_md
     assert dag.default_args["retries"] >= 1
     assert dag.default_args["retry_delay"] >= timedelta(seconds=10)
 

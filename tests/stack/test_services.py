@@ -123,7 +123,8 @@ def test_record_posted_to_the_proxy_lands_in_s3(settings: Settings, s3: Any) -> 
     name, line = wait_for_line(s3, settings.bucket, f"topics/{topic}/partition=0/", probe)
 
     assert json.loads(line) == value
-    assert line == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # Compact UTF-8 JSON; Connect's JsonConverter does not keep the order of an object's keys.
+    assert line == json.dumps(json.loads(line), separators=(",", ":"), ensure_ascii=False)
     match = re.fullmatch(
         rf"topics/{re.escape(topic)}/partition=0/{re.escape(topic)}\+0\+(\d+)\.json", name
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,11 @@ from stack.airflow_ui import Login
 DAG_ID = "pinterest_emulation"
 FINISHED = frozenset({"success", "failed"})
 TIMEOUT_S = 30.0
+
+
+def parse_time(value: str) -> datetime:
+    """Parse a timestamp of the API, such as ``2026-12-03T16:00:00Z``."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class AirflowApi:
@@ -95,18 +101,28 @@ class AirflowApi:
         content = body["content"]
         return [str(line.get("event", "")) if isinstance(line, dict) else line for line in content]
 
-    def wait_for_run(self, run_id: str, timeout_s: float) -> RunWatch:
-        """Poll a run until it finishes or ``timeout_s`` passes; return what was seen."""
-        watch = RunWatch(run_id)
+    def wait_for_run(
+        self,
+        run_id: str,
+        timeout_s: float,
+        until: Callable[[RunWatch], bool] | None = None,
+        watch: RunWatch | None = None,
+    ) -> RunWatch:
+        """Poll a run until it finishes, ``until`` says so, or ``timeout_s`` passes.
+
+        :param until: stops the wait early when it returns True for what was seen so far.
+        :param watch: what an earlier wait on the same run saw, to keep adding to.
+        """
+        watch = watch or RunWatch(run_id)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             watch.run = self.run(run_id)
             for ti in self.task_instances(run_id):
                 watch.states.setdefault(ti["task_id"], set()).add(str(ti["state"]))
-            if watch.run["state"] in FINISHED:
+            watch.seconds = time.monotonic() - watch.began
+            if watch.state in FINISHED or (until is not None and until(watch)):
                 break
             time.sleep(2)
-        watch.seconds = time.monotonic() - watch.began
         return watch
 
 

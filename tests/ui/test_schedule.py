@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.ui.airflow_api import AirflowApi
+from tests.ui.airflow_api import AirflowApi, parse_time
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -17,10 +17,6 @@ SCHEDULER_TIMEOUT_S = 90.0
 SETTLE_S = 20.0
 
 
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _hour_floor(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -28,19 +24,19 @@ def _hour_floor(moment: datetime) -> datetime:
 def _scheduled_latest_hour(api: AirflowApi, latest_hour: datetime) -> bool:
     """Return True once the DAG's next run is after ``latest_hour`` (that hour is scheduled)."""
     next_run = api.dag()["next_dagrun_run_after"]
-    return next_run is not None and _time(next_run) > latest_hour
+    return next_run is not None and parse_time(next_run) > latest_hour
 
 
 def test_the_timetable_is_hourly(api: AirflowApi) -> None:
     details = api.dag_details()
     assert details["timetable_summary"] == "0 * * * *", details["timetable_summary"]
     assert details["catchup"] is False
-    next_run = _time(api.dag()["next_dagrun_run_after"])
+    next_run = parse_time(api.dag()["next_dagrun_run_after"])
     assert next_run == _hour_floor(next_run)
 
 
 def test_unpausing_schedules_the_latest_hour_only(api: AirflowApi) -> None:
-    start_date = _time(api.dag_details()["start_date"])
+    start_date = parse_time(api.dag_details()["start_date"])
     api.set_paused(True)
     before = {run["dag_run_id"] for run in api.runs()}
     latest_hour = _hour_floor(datetime.now(UTC))
@@ -57,9 +53,9 @@ def test_unpausing_schedules_the_latest_hour_only(api: AirflowApi) -> None:
     new = [run for run in scheduled if run["dag_run_id"] not in before]
     assert len(new) <= 1, [run["dag_run_id"] for run in new]
     for run in new:
-        assert _time(run["run_after"]) >= latest_hour, run["dag_run_id"]
-    run_afters = {_time(run["run_after"]) for run in scheduled}
+        assert parse_time(run["run_after"]) >= latest_hour, run["dag_run_id"]
+    run_afters = {parse_time(run["run_after"]) for run in scheduled}
     assert latest_hour in run_afters or _hour_floor(datetime.now(UTC)) in run_afters
     assert start_date not in run_afters, "the scheduler ran the start_date interval: a backfill"
-    next_run = _time(api.dag()["next_dagrun_run_after"])
+    next_run = parse_time(api.dag()["next_dagrun_run_after"])
     assert next_run - max(run_afters) == HOUR
