@@ -79,9 +79,10 @@ class Options:
         staging = env.get("BENCH_STAGING", "s3").strip() or "s3"
         if staging not in ("s3", "file"):
             raise ValueError(f"BENCH_STAGING must be s3 or file, got {staging!r}")
-        scales = tuple(_positive(env, "BENCH_SCALES", int(w)) for w in _words(
-            env.get("BENCH_SCALES", "1000,10000,100000")
-        ))
+        scales = tuple(
+            _positive(env, "BENCH_SCALES", int(w))
+            for w in _words(env.get("BENCH_SCALES", "1000,10000,100000"))
+        )
         return cls(
             repeats=_positive(env, "BENCH_REPEATS", int(env.get("BENCH_REPEATS", "3"))),
             records=_positive(env, "BENCH_RECORDS", int(env.get("BENCH_RECORDS", "10000"))),
@@ -122,14 +123,16 @@ def stack_env() -> dict[str, str]:
 def load_stack_env() -> Settings:
     """Point this process at the local stack (connections included) and return its settings."""
     os.environ.update(stack_env())
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
     return Settings.from_env()
 
 
 def quiet_logs() -> None:
     """Keep operator and hook logs to errors, so the benchmarks' own output stays readable.
 
-    Operators called outside a task runner warn about it once per call; that is expected here.
+    Airflow sets up its logging when first imported, so it is imported here first.
     """
+    import airflow.sdk  # noqa: F401
     import structlog
 
     logging.getLogger().setLevel(logging.ERROR)
@@ -187,13 +190,21 @@ def machine() -> dict[str, Any]:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Return ``rows`` as a plain-text table, numbers right-aligned."""
-    cells = [list(headers)] + [[_cell(value) for value in row] for row in rows]
+    values = [list(row) for row in rows]
+    cells = [list(headers)] + [[_cell(value) for value in row] for row in values]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in values) and bool(values)
+        for i in range(len(headers))
+    ]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(
-            zip(row, widths, strict=True)
-        )))
+        lines.append(
+            "  ".join(
+                c.rjust(w) if numeric[i] else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -52,8 +52,9 @@ def migrate(stack_env: dict[str, str], log: Path) -> float:
     return _airflow(dag_env(stack_env, EMPTY), ["db", "migrate"], log)
 
 
-def run_once(stack_env: dict[str, str], dag_id: str, when: datetime, conf: dict[str, Any],
-             log: Path) -> float:
+def run_once(
+    stack_env: dict[str, str], dag_id: str, when: datetime, conf: dict[str, Any], log: Path
+) -> float:
     """Run ``airflow dags test dag_id`` once; return its wall seconds.
 
     :raises DagRunError: if the run fails.
@@ -103,6 +104,7 @@ def _airflow(env: dict[str, str], args: list[str], log: Path) -> float:
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise DagRunError(f"airflow {' '.join(args[:3])} failed (exit {proc.returncode}); "
-                          f"log {log}:\n{tail}")
+        raise DagRunError(
+            f"airflow {' '.join(args[:3])} failed (exit {proc.returncode}); log {log}:\n{tail}"
+        )
     return seconds

@@ -1,15 +1,18 @@
 """Landing latency: from the last record acknowledged to the object holding it visible in S3.
 
-Each trial sends a batch to ``bench.pin`` with :class:`KafkaRestOperator`, notes when the
-operator returned (its last request's answer), then lists the sink's objects of the topic
-every :data:`POLL_S` seconds and reads the new ones until one holds the last acknowledged
-offset. Object names carry their first offset; an object's line count gives its last.
+Each trial waits a random pause within one flush interval (so that the trials fall at
+different points of the sink's flush cycle), sends a batch to ``bench.pin`` with
+:class:`KafkaRestOperator`, notes when the operator returned (its last request's answer),
+then lists the sink's objects of the topic every :data:`POLL_S` seconds and reads the new
+ones until one holds the last acknowledged offset. Object names carry their first offset; an
+object's line count gives its last.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from typing import Any
 
@@ -21,6 +24,8 @@ from include.pinterest.landing import parse_object_key, partition_prefix
 
 POLL_S = 0.1
 TIMEOUT_S = 90.0
+#: Seed of the pauses between trials, which spread the trials over the sink's flush cycle.
+PAUSE_SEED = 5
 
 
 def s3_client() -> Any:
@@ -103,7 +108,10 @@ def run(
             "skipped": f"nothing landed under {partition_prefix(SUNK)} within {TIMEOUT_S:.0f} s",
         }
     results = []
+    pauses = random.Random(PAUSE_SEED)
     for _ in range(trials):
+        # Without a pause each trial would start just after the sink's last flush.
+        time.sleep(pauses.uniform(0, flush_s))
         results.append(trial(watcher, rows, key))
     latencies = [r["latency_s"] for r in results if r["latency_s"] is not None]
     target = flush_s + 5.0

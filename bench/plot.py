@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
@@ -49,16 +49,25 @@ def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
     if scale.get("sizes"):
         sizes = scale["sizes"]
         events = [s["events"] for s in sizes]
-        right.plot(events, [s["records_per_s"] for s in sizes], marker="o",
-                   label="extract + post, records/s")
+        right.plot(
+            events,
+            [s["records_per_s"] for s in sizes],
+            marker="o",
+            label="extract + post, records/s",
+        )
         right.set_xscale("log")
         right.set_xlabel("events per run (3 records each)")
         right.set_ylabel("records per second")
         right.set_title("Extract-and-post path against batch size")
         right.grid(True, which="both", alpha=0.3)
         memory = right.twinx()
-        memory.plot(events, [s["max_peak_rss_mib"] for s in sizes], marker="s",
-                    color="tab:purple", label="highest task peak RSS, MiB")
+        memory.plot(
+            events,
+            [s["max_peak_rss_mib"] for s in sizes],
+            marker="s",
+            color="tab:purple",
+            label="highest task peak RSS, MiB",
+        )
         memory.set_ylabel("peak RSS of a task process (MiB)")
         memory.set_ylim(bottom=0)
         handles = right.get_legend_handles_labels()

@@ -107,7 +107,9 @@ def summarise(events: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the medians of ``runs`` of one batch size, and the highest peak RSS per task."""
     work = median(run["work_s"] for run in runs)
     extract_post = median(run["extract_s"] + run["post_s"] for run in runs)
-    peaks = {name: max(run["peak_rss_mib"][name] for run in runs) for name in runs[0]["peak_rss_mib"]}
+    peaks = {
+        name: max(run["peak_rss_mib"][name] for run in runs) for name in runs[0]["peak_rss_mib"]
+    }
     return {
         "events": events,
         "records": 3 * events,

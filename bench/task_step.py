@@ -31,9 +31,7 @@ def run(step: str, args: dict[str, Any]) -> dict[str, Any]:
 
     if step == "choose":
         settings = RunSettings(user_id="bench", batch_size=int(args["events"]), bucket="-")
-        return tasks.choose_batch(
-            settings, args["mysql_conn_id"], args["staging"], args["run_key"]
-        )
+        return tasks.choose_batch(settings, args["mysql_conn_id"], args["staging"], args["run_key"])
     if step == "extract":
         return tasks.extract_table(
             args["kind"], args["mysql_conn_id"], args["batch_uri"], args["staging"]

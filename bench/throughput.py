@@ -147,8 +147,9 @@ def one_post_per_record(conn_id: str, topic: str, rows: Sequence[Mapping[str, An
     return Run(len(rows), time.perf_counter() - started, len(rows))
 
 
-def raw_posts(conn_id: str, topic: str, rows: Sequence[Mapping[str, Any]], key: str,
-              per_request: int) -> Run:
+def raw_posts(
+    conn_id: str, topic: str, rows: Sequence[Mapping[str, Any]], key: str, per_request: int
+) -> Run:
     """Post ``rows`` as bodies encoded before the clock starts, over one session.
 
     This is the REST proxy's share of the operator's time: the same requests without the
@@ -159,7 +160,11 @@ def raw_posts(conn_id: str, topic: str, rows: Sequence[Mapping[str, Any]], key: 
     hook = KafkaRestHook(kafka_rest_conn_id=conn_id)
     bodies = [
         json.dumps(
-            {"records": [{"key": str(row[key]), "value": row} for row in rows[i : i + per_request]]},
+            {
+                "records": [
+                    {"key": str(row[key]), "value": row} for row in rows[i : i + per_request]
+                ]
+            },
             separators=(",", ":"),
             ensure_ascii=False,
             default=str,

@@ -40,8 +40,9 @@ def create(client: AdminClient, names: list[str]) -> None:
     if not missing:
         return
     new = [
-        NewTopic(name, num_partitions=1, replication_factor=1,
-                 config={"retention.ms": str(RETENTION_MS)})
+        NewTopic(
+            name, num_partitions=1, replication_factor=1, config={"retention.ms": str(RETENTION_MS)}
+        )
         for name in missing
     ]
     for name, future in client.create_topics(new, operation_timeout=TIMEOUT_S).items():

@@ -63,24 +63,25 @@ def _idle(api: AirflowApi) -> bool:
     return caught_up and not api.runs(state=["queued", "running"])
 
 
-def _deferred(watch: RunWatch) -> bool:
-    return any("deferred" in watch.states.get(f"wait_{kind}", ()) for kind in TOPIC_KINDS)
+def _all_deferred(watch: RunWatch) -> bool:
+    return all("deferred" in watch.states.get(f"wait_{kind}", ()) for kind in TOPIC_KINDS)
 
 
 @pytest.fixture(scope="module")
 def watched(api: AirflowApi, conf: dict[str, Any], airflow_ui_settings: Settings) -> RunWatch:
     """Trigger the DAG with ``conf`` and wait until the run finishes.
 
-    The sink is paused from before the trigger until a ``wait_*`` sensor is seen deferred, so
+    The sink is paused from before the trigger until every ``wait_*`` sensor has deferred, so
     the sensors must go through the triggerer; the unpaused DAG's scheduled run for this hour
     is let finish first, as ``max_active_runs`` is 1.
+
     """
     api.set_paused(False)
     assert procs.wait_for(lambda: _idle(api), RUN_TIMEOUT_S, interval=3), api.runs()[:3]
     with sink_paused(airflow_ui_settings):
         run = api.trigger(conf, datetime.now(UTC).replace(microsecond=0))
         assert run["run_type"] == "manual"
-        watch = api.wait_for_run(run["dag_run_id"], DEFER_TIMEOUT_S, until=_deferred)
+        watch = api.wait_for_run(run["dag_run_id"], DEFER_TIMEOUT_S, until=_all_deferred)
     return api.wait_for_run(run["dag_run_id"], RUN_TIMEOUT_S, watch=watch)
 
 

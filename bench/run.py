@@ -1,0 +1,484 @@
+"""Run the benchmarks on the local stack, print their figures and save them (``make bench``).
+
+Measures, each ``BENCH_REPEATS`` times (medians reported):
+
+1. ``throughput``: a native confluent-kafka producer (acks=all), :class:`KafkaRestOperator`
+   with its defaults through the REST proxy, the same bodies posted raw (the proxy's share),
+   and the original loop's one POST per record; records per second and ratios.
+2. ``sweep``: the operator's throughput against ``max_records_per_request``.
+3. ``scale``: the DAG's extract-and-post tasks for each of ``BENCH_SCALES`` events, each
+   task in its own process: seconds, records per second, peak RSS per task.
+4. ``landing``: from the last acknowledgement to the object in S3 (needs the S3 sink).
+5. ``dag``: ``airflow dags test`` of pinterest_emulation next to an empty DAG of its shape
+   (needs the S3 sink).
+
+Writes ``bench/results/bench-<UTC time>.json`` and ``bench/results/throughput.png``. The
+options are environment variables, see :class:`bench.common.Options`. Nothing is asserted:
+targets met or missed are printed and saved, and the exit code is 0 unless a benchmark
+could not run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    REST_CONN_ID,
+    RESULTS,
+    Options,
+    load_stack_env,
+    machine,
+    median,
+    quiet_logs,
+    sink_running,
+    stack_env,
+    table,
+    write_json,
+)
+
+#: Targets of issue 5.
+TARGET_REST_VS_NATIVE = 0.5
+TARGET_REST_VS_ORIGINAL = 100.0
+TARGET_PEAK_RSS_MIB = 1024.0
+#: Seconds per event at the largest batch may exceed those at the next one by this factor
+#: and still count as linear growth.
+LINEAR_TOLERANCE = 1.3
+SWEEP_SIZES = (1, 10, 100, 500, 1000, 2000, 5000)
+#: Requests per sweep point at most, so the small request sizes stay quick.
+SWEEP_MAX_REQUESTS = 200
+
+
+def main() -> int:
+    """Run the selected benchmarks and return 0, or 1 if one of them could not run."""
+    options = Options.from_env()
+    settings = load_stack_env()
+    quiet_logs()
+    started_at = datetime.now(UTC).replace(microsecond=0)
+    stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+    results: dict[str, Any] = {
+        "started_at": started_at.isoformat(),
+        "command": "make bench",
+        "options": {
+            k: sorted(v) if isinstance(v, frozenset) else v for k, v in vars(options).items()
+        },
+        "machine": machine(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(
+        f"Benchmarks on the local stack, {results['machine']['cpus']} CPUs, "
+        f"load average {results['load_average_before']}, {options.repeats} runs each"
+    )
+    failures: list[str] = []
+
+    from bench import data, topics
+    from include.pinterest.tables import PIN
+
+    client = topics.admin(settings.kafka_bootstrap)
+    topics.recreate(client, list(topics.UNSUNK.values()))
+    topics.create(client, [topics.SUNK])
+    needed = max(
+        [
+            options.records,
+            options.per_record,
+            options.landing_records,
+            options.dag_events,
+            *(options.scales if "scale" in options.only else ()),
+        ]
+    )
+    setup = data.ensure_events(needed)
+    results["events_setup"] = setup
+    if setup["added"]:
+        print(
+            f"Added {setup['added']:,} events (ids from {data.BENCH_ID_BASE:,}) in "
+            f"{setup['seconds']} s: {setup['complete_after']:,} complete events"
+        )
+    rows = data.fetch_rows(PIN, max(options.records, options.per_record, options.landing_records))
+    sink = sink_running(settings)
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("throughput", lambda: bench_throughput(options, settings.kafka_bootstrap, rows)),
+            ("sweep", lambda: bench_sweep(options, rows)),
+            ("scale", lambda: bench_scale(options, settings.bucket, work_dir)),
+            ("landing", lambda: bench_landing(options, settings, rows, sink)),
+            ("dag", lambda: bench_dag(options, sink, work_dir)),
+        ]
+        for name, step in steps:
+            if name not in options.only:
+                continue
+            print(f"\n== {name} ==", flush=True)
+            began = time.monotonic()
+            try:
+                results[name] = step()
+            except Exception as e:
+                traceback.print_exc()
+                results[name] = {"error": f"{type(e).__name__}: {e}"}
+                failures.append(name)
+            results[name]["bench_seconds"] = round(time.monotonic() - began, 1)
+    finally:
+        cleanup(options, settings.bucket, client, work_dir)
+
+    results["targets"] = targets(options, results)
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    from bench.plot import throughput_plot
+
+    plot = throughput_plot(results, RESULTS / "throughput.png")
+    results["plot"] = str(plot.relative_to(RESULTS.parents[1])) if plot else None
+    path = RESULTS / f"bench-{stamp}.json"
+    write_json(path, results)
+    print_targets(results["targets"])
+    print(
+        f"\nResults: {path.relative_to(RESULTS.parents[1])}"
+        + (f", plot: {results['plot']}" if plot else "")
+    )
+    if failures:
+        print(f"Could not run: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def bench_throughput(
+    options: Options, bootstrap: str, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Native producer, operator, raw posts and one POST per record, interleaved per repeat."""
+    from bench import throughput
+    from bench.topics import UNSUNK
+
+    topic, key = UNSUNK["pin"], "index"
+    records = rows[: options.records]
+    default_size = 500
+    runs: dict[str, list[throughput.Run]] = {
+        "native": [],
+        "operator": [],
+        "raw_posts": [],
+        "one_post_per_record": [],
+    }
+    for n in range(options.repeats):
+        runs["native"].append(throughput.native(bootstrap, topic, records, key))
+        runs["operator"].append(throughput.operator(REST_CONN_ID, topic, records, key))
+        runs["raw_posts"].append(
+            throughput.raw_posts(REST_CONN_ID, topic, records, key, default_size)
+        )
+        runs["one_post_per_record"].append(
+            throughput.one_post_per_record(REST_CONN_ID, topic, rows[: options.per_record])
+        )
+        print(
+            f"  run {n + 1}: "
+            + ", ".join(f"{name} {values[-1].rate:,.0f}/s" for name, values in runs.items()),
+            flush=True,
+        )
+    figures = {
+        name: {
+            "records": values[0].records,
+            "seconds": round(median(r.seconds for r in values), 4),
+            "rate": round(median(r.rate for r in values), 1),
+            "requests": values[0].requests,
+            "runs": [r.as_dict() for r in values],
+        }
+        for name, values in runs.items()
+    }
+    native, ours = figures["native"]["rate"], figures["operator"]["rate"]
+    original = figures["one_post_per_record"]["rate"]
+    operator_s, raw_s = figures["operator"]["seconds"], figures["raw_posts"]["seconds"]
+    result: dict[str, Any] = {
+        **figures,
+        "rest_vs_native": round(ours / native, 3),
+        "rest_vs_original": round(ours / original, 1),
+        "proxy_share_of_operator": round(raw_s / operator_s, 3),
+        "note": (
+            f"one_post_per_record sends {options.per_record} records; its rate stands for "
+            f"all {options.records} (extrapolated). raw_posts is the operator's requests, "
+            "encoded before the clock starts: the REST proxy's share of the operator's time."
+        ),
+    }
+    print(
+        table(
+            ("way", "records", "seconds", "records/s", "requests"),
+            [
+                (name, f["records"], f["seconds"], f["rate"], f["requests"])
+                for name, f in figures.items()
+            ],
+        )
+    )
+    print(
+        f"ours / native = {result['rest_vs_native']}, ours / one POST per record = "
+        f"{result['rest_vs_original']}, proxy share of the operator's time = "
+        f"{result['proxy_share_of_operator']}"
+    )
+    if options.profile or result["rest_vs_native"] < TARGET_REST_VS_NATIVE:
+        result["profile"] = profile_operator(records, topic, key)
+    return result
+
+
+def profile_operator(records: list[dict[str, Any]], topic: str, key: str) -> str:
+    """Profile one operator send with pyinstrument; save the text report and return its path."""
+    from pyinstrument import Profiler
+
+    from bench import throughput
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    throughput.operator(REST_CONN_ID, topic, records, key)
+    profiler.stop()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"profile-operator-{stamp}.txt"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(profiler.output_text(unicode=False, color=False))
+    print(f"  profile of one operator send: {path.relative_to(RESULTS.parents[1])}")
+    return str(path.relative_to(RESULTS.parents[1]))
+
+
+def bench_sweep(options: Options, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Operator throughput for each request size of :data:`SWEEP_SIZES`."""
+    from bench import throughput
+    from bench.topics import UNSUNK
+
+    points = []
+    for size in SWEEP_SIZES:
+        count = min(options.records, size * SWEEP_MAX_REQUESTS)
+        sample = rows[:count]
+        runs = [
+            throughput.operator(
+                REST_CONN_ID, UNSUNK["pin"], sample, "index", max_records_per_request=size
+            )
+            for _ in range(options.repeats)
+        ]
+        points.append(
+            {
+                "records_per_request": size,
+                "records": count,
+                "requests": runs[0].requests,
+                "seconds": round(median(r.seconds for r in runs), 4),
+                "rate": round(median(r.rate for r in runs), 1),
+            }
+        )
+        print(f"  {size} records per request: {points[-1]['rate']:,.0f} records/s", flush=True)
+    print(
+        table(
+            ("records/request", "records", "requests", "seconds", "records/s"),
+            [tuple(p.values()) for p in points],
+        )
+    )
+    return {"default_records_per_request": 500, "points": points}
+
+
+def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]:
+    """The extract-and-post path for each size of ``options.scales``."""
+    from bench import scale
+
+    env = stack_env()
+    base = scale.staging_base(options.staging, bucket, str(work_dir / "staging"))
+    sizes = []
+    for events in sorted(options.scales):
+        runs = []
+        for n in range(options.repeats):
+            runs.append(scale.one_run(env, events, base))
+            run = runs[-1]
+            print(
+                f"  {events:,} events, run {n + 1}: extract {run['extract_s']:.1f} s, "
+                f"post {run['post_s']:.1f} s, highest peak RSS "
+                f"{max(run['peak_rss_mib'].values()):.0f} MiB",
+                flush=True,
+            )
+        sizes.append(scale.summarise(events, runs))
+    print(
+        table(
+            ("events", "records", "extract s", "post s", "records/s", "us/event", "peak RSS MiB"),
+            [
+                (
+                    s["events"],
+                    s["records"],
+                    s["extract_s"],
+                    s["post_s"],
+                    s["records_per_s"],
+                    s["us_per_event"],
+                    s["max_peak_rss_mib"],
+                )
+                for s in sizes
+            ],
+        )
+    )
+    worst = {}
+    for s in sizes:
+        worst[str(s["events"])] = s["peak_rss_mib"]
+    print(
+        "peak RSS per task (MiB): "
+        + "; ".join(
+            f"{events}: " + ", ".join(f"{task} {mib:.0f}" for task, mib in tasks.items())
+            for events, tasks in worst.items()
+        )
+    )
+    growth = None
+    if len(sizes) >= 2:
+        big, prev = sizes[-1], sizes[-2]
+        growth = round(big["us_per_event"] / prev["us_per_event"], 3)
+    return {
+        "staging": options.staging,
+        "sizes": sizes,
+        "time_per_event_growth": growth,
+        "note": (
+            "time_per_event_growth: seconds per event at the largest batch over those at the "
+            "next largest; 1.0 is linear, below is better than linear"
+        ),
+    }
+
+
+def bench_landing(
+    options: Options, settings: Any, rows: list[dict[str, Any]], sink: bool
+) -> dict[str, Any]:
+    """Landing latency trials on ``bench.pin``, if the S3 sink runs."""
+    if not sink:
+        print("  skipped: the S3 sink (Kafka Connect) is not running")
+        return {"skipped": "the S3 sink (Kafka Connect) is not running"}
+    from bench import landing
+
+    result = landing.run(
+        settings.bucket,
+        rows[: options.landing_records],
+        "index",
+        trials=max(options.repeats, 5),
+        flush_s=settings.flush_ms / 1000,
+    )
+    if "skipped" in result:
+        print(f"  skipped: {result['skipped']}")
+        return result
+    print(
+        table(
+            ("trial", "records", "last offset", "latency s"),
+            [
+                (n + 1, t["records"], t["last_offset"], t["latency_s"])
+                for n, t in enumerate(result["trials"])
+            ],
+        )
+    )
+    print(
+        f"median {result['latency_s']} s, max {result['max_latency_s']} s, target "
+        f"<= {result['target_s']} s (flush interval {result['flush_interval_s']} s + 5 s)"
+    )
+    return result
+
+
+def bench_dag(options: Options, sink: bool, work_dir: Path) -> dict[str, Any]:
+    """``airflow dags test`` of both DAGs, if the S3 sink runs (the real DAG waits for it)."""
+    if not sink:
+        print("  skipped: pinterest_emulation needs the S3 sink (Kafka Connect) running")
+        return {"skipped": "the S3 sink (Kafka Connect) is not running"}
+    from bench import dag_overhead
+
+    env = stack_env()
+    logs = Path(env["STACK_HOME"]) / "bench" / "logs"
+    result = dag_overhead.run(env, options.dag_events, options.repeats, logs)
+    print(
+        table(
+            ("DAG", "median s", "runs s"),
+            [
+                (
+                    "pinterest_emulation",
+                    result["pipeline_s"],
+                    result["runs"]["pinterest_emulation"],
+                ),
+                ("bench_empty_pipeline", result["empty_s"], result["runs"]["bench_empty_pipeline"]),
+            ],
+        )
+    )
+    print(
+        f"{options.dag_events} events: the real DAG's own work is {result['work_s']} s; "
+        f"Airflow's overhead (the empty DAG) is {result['overhead_share']:.0%} of its time"
+    )
+    return result
+
+
+def targets(options: Options, results: dict[str, Any]) -> dict[str, Any]:
+    """Return each target of issue 5 with the figure measured and whether it was met."""
+    out: dict[str, Any] = {}
+    tp = results.get("throughput") or {}
+    if "rest_vs_native" in tp:
+        out["rest_vs_native"] = {
+            "target": f">= {TARGET_REST_VS_NATIVE} at {options.records} pin records",
+            "value": tp["rest_vs_native"],
+            "met": tp["rest_vs_native"] >= TARGET_REST_VS_NATIVE,
+        }
+        out["rest_vs_original"] = {
+            "target": f">= {TARGET_REST_VS_ORIGINAL:.0f}",
+            "value": tp["rest_vs_original"],
+            "met": tp["rest_vs_original"] >= TARGET_REST_VS_ORIGINAL,
+        }
+    sc = results.get("scale") or {}
+    if sc.get("sizes"):
+        largest = sc["sizes"][-1]
+        growth = sc.get("time_per_event_growth")
+        out["scale_memory"] = {
+            "target": f"peak RSS < {TARGET_PEAK_RSS_MIB:.0f} MiB for every task at "
+            f"{largest['events']:,} events",
+            "value": largest["max_peak_rss_mib"],
+            "met": largest["max_peak_rss_mib"] < TARGET_PEAK_RSS_MIB,
+        }
+        out["scale_time"] = {
+            "target": f"time linear in N (seconds per event at the largest N at most "
+            f"{LINEAR_TOLERANCE}x those at the next)",
+            "value": growth,
+            "met": growth is not None and growth <= LINEAR_TOLERANCE,
+        }
+    la = results.get("landing") or {}
+    if "latency_s" in la:
+        out["landing_latency"] = {
+            "target": f"<= {la['target_s']} s (flush interval + 5 s), every trial",
+            "value": la["latency_s"],
+            "max": la["max_latency_s"],
+            "met": la["met"],
+        }
+    return out
+
+
+def print_targets(found: dict[str, Any]) -> None:
+    """Print the targets as a table."""
+    if not found:
+        return
+    print("\n== targets ==")
+    print(
+        table(
+            ("target", "wanted", "measured", "met"),
+            [
+                (name, t["target"], t["value"], "yes" if t["met"] else "NO")
+                for name, t in found.items()
+            ],
+        )
+    )
+
+
+def cleanup(options: Options, bucket: str, client: Any, work_dir: Path) -> None:
+    """Delete staged files, the bench topics' records and, unless kept, the added events."""
+    from bench import data, topics
+    from bench.landing import s3_client
+
+    try:
+        s3 = s3_client()
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix="staging/bench/"):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    except Exception as e:
+        print(f"could not delete s3://{bucket}/staging/bench/: {e}", file=sys.stderr)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    topics.delete(client, list(topics.UNSUNK.values()))
+    if not options.keep_events:
+        removed = data.remove_events()
+        if removed:
+            print(f"\nRemoved the {removed:,} events added for the benchmarks")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
