@@ -11,14 +11,20 @@ checks that the Kafka Connect S3 sink wrote every one of them to S3.
 3. `extract_<kind>` reads each table's rows of those events with `MySqlHook` and stages them as
    JSON Lines next to the bucket (`staging/`), so rows never go through XCom.
 4. `post_<kind>` sends them to the topic with `KafkaRestOperator`, keyed by the event id.
-5. `wait_<kind>` (deferrable `S3KeySensor`) waits for new objects under
-   `topics/<topic>/partition=0/`.
+5. `wait_<kind>` (deferrable `S3KeySensor`, with a deadline counted from the end of sending)
+   waits for new objects under `topics/<topic>/partition=0/`, and fails naming the topic, the
+   prefix and how long it waited if none comes.
 6. `verify_landing` reads those objects and fails unless every acknowledged record landed,
    reporting counts and duplicates per topic.
 
 **Connections**: `pinterest_mysql` (MySQL), `kafka_rest_proxy` (HTTP; the host may carry a
 path such as an API Gateway stage), `pinterest_s3` (AWS; `endpoint_url` in the extra for an
 S3-compatible store). **Params**: `user_id`, `batch_size` (1 to 100,000), `bucket`.
+
+**Timeouts**, read from the environment when the DAG is parsed:
+`PINTEREST_SENSOR_TIMEOUT` (default 300 s), how long each `wait_<kind>` waits for the sink
+after sending ended; `PINTEREST_LANDING_TIMEOUT` (default 120 s), how long `verify_landing`
+keeps reading objects until every acknowledged record is found.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import Asset, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -44,6 +49,7 @@ from include.pinterest.params import (
     default_bucket,
     validate_params,
 )
+from include.pinterest.sensors import SinkObjectsSensor
 from include.pinterest.staging import staging_url
 from include.pinterest.tables import TABLES
 from kafka_rest import KafkaRestHook, KafkaRestOperator
@@ -51,8 +57,23 @@ from kafka_rest import KafkaRestHook, KafkaRestOperator
 MYSQL_CONN_ID = "pinterest_mysql"
 REST_PROXY_CONN_ID = "kafka_rest_proxy"
 S3_CONN_ID = "pinterest_s3"
-SENSOR_TIMEOUT_SECONDS = 300
-LANDING_TIMEOUT_SECONDS = 120
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name}={raw!r} must be a positive number of seconds")
+    return seconds
+
+
+SENSOR_TIMEOUT_SECONDS = _seconds_from_env("PINTEREST_SENSOR_TIMEOUT", 300)
+LANDING_TIMEOUT_SECONDS = _seconds_from_env("PINTEREST_LANDING_TIMEOUT", 120)
 USER_ID = os.environ.get("PINTEREST_USER_ID", DEFAULT_USER_ID)
 DEFAULT_BUCKET = os.environ.get("PINTEREST_BUCKET", default_bucket(USER_ID))
 
@@ -158,8 +179,9 @@ def pinterest_emulation() -> None:
             records=extracted["uri"],
             key_field=table.id_column,
         )
-        wait = S3KeySensor(
+        wait = SinkObjectsSensor(
             task_id=f"wait_{table.kind}",
+            post_task_id=post.task_id,
             aws_conn_id=S3_CONN_ID,
             bucket_name="{{ params.bucket }}",
             bucket_key=f"topics/{{{{ params.user_id }}}}.{table.kind}/partition=0/*.json",

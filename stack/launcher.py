@@ -1,6 +1,6 @@
 """Start, stop and inspect the local stack: MariaDB, SeaweedFS, Kafka, the REST proxy, Connect.
 
-Usage: ``.venv/bin/python stack/launcher.py {install,up,down,status,logs,env,clean}``.
+Usage: ``.venv/bin/python stack/launcher.py {install,up,down,start,stop,status,logs,env,clean}``.
 Every setting comes from the environment (see stack/README.md); everything the stack writes
 lives under ``$STACK_HOME`` (default ``<repo>/.stack``).
 """
@@ -225,6 +225,26 @@ def up(ctx: Context) -> None:
     say(f"{'total':<11}           {time.monotonic() - began:6.1f} s")
 
 
+def start_service(ctx: Context, name: str) -> float:
+    """Start one service unless it runs, wait until healthy, then redo its ``up`` steps.
+
+    The steps (the database and user after mariadb, the topics after kafka) are idempotent.
+    Returns the seconds it took.
+    """
+    svc = service(name)
+    began = time.monotonic()
+    elapsed, note = ensure_running(ctx, svc)
+    say(f"{svc.name:<11} healthy   {elapsed:6.1f} s  {note}")
+    for step in (s for s in STEPS if s.after == svc.name):
+        started = time.monotonic()
+        try:
+            result = step.run(ctx)
+        except StackError as err:
+            raise StackError(f"{step.name}: {err}") from None
+        say(f"{step.name:<11} done      {time.monotonic() - started:6.1f} s  {result}")
+    return time.monotonic() - began
+
+
 def ensure_running(ctx: Context, svc: Service) -> tuple[float, str]:
     """Start ``svc`` unless it runs and is healthy; return (seconds to healthy, a note)."""
     settings = ctx.settings
@@ -261,6 +281,30 @@ def failure(ctx: Context, svc: Service, why: str) -> StackError:
 
 
 # --- down, status, logs, clean ---------------------------------------------------------------
+
+
+def stop_service(ctx: Context, name: str) -> float:
+    """Stop one service started by the launcher (by its pid file) and wait for its ports.
+
+    Services that depend on it keep running and report unhealthy until it is back.
+    Returns the seconds it took; a service that is not running is left alone.
+    """
+    svc = service(name)
+    settings = ctx.settings
+    began = time.monotonic()
+    pid_file = settings.pid_file(svc.name)
+    pid = procs.read_pid(pid_file, str(settings.home))
+    if pid is None:
+        say(f"{svc.name:<11} not running")
+    else:
+        how = "killed" if procs.stop(pid) else "stopped"
+        say(f"{svc.name:<11} {how:<9} {time.monotonic() - began:6.1f} s  (pid {pid})")
+    pid_file.unlink(missing_ok=True)
+    ports = set(svc.ports(settings))
+    if not procs.wait_for(lambda: not ports & procs.listening_ports(), 10.0, interval=0.2):
+        busy = sorted(ports & procs.listening_ports())
+        raise StackError(f"{svc.name}: port(s) {busy} still in use after stop")
+    return time.monotonic() - began
 
 
 def down(ctx: Context) -> None:
@@ -347,6 +391,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("install", "up", "down", "status", "env", "clean"):
         commands.add_parser(name)
+    for name, what in (("start", "Start one service"), ("stop", "Stop one service")):
+        one = commands.add_parser(name, help=f"{what} (e.g. rest-proxy, kafka, connect)")
+        one.add_argument("service", choices=[svc.name for svc in SERVICES])
     logs_parser = commands.add_parser("logs")
     logs_parser.add_argument("service", nargs="?")
     logs_parser.add_argument("-n", "--lines", type=int, default=30)
@@ -370,6 +417,10 @@ def run(args: argparse.Namespace) -> int:
         up(ctx)
     elif args.command == "down":
         down(ctx)
+    elif args.command == "start":
+        start_service(ctx, args.service)
+    elif args.command == "stop":
+        stop_service(ctx, args.service)
     elif args.command == "status":
         return 0 if status(ctx) else 1
     elif args.command == "logs":

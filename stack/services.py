@@ -193,6 +193,9 @@ def mariadb_command(ctx: Context) -> list[str]:
     ]
 
 
+SCRATCH_DATABASES = "pinterest\\_%"
+
+
 def mariadb_setup(ctx: Context) -> str:
     """Create the database and the ``pinterest`` user with the generated password."""
     import MySQLdb
@@ -207,6 +210,8 @@ def mariadb_setup(ctx: Context) -> str:
             cursor.execute(f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY %s", (password,))
             cursor.execute(f"ALTER USER {account} IDENTIFIED BY %s", (password,))
             cursor.execute(f"GRANT ALL PRIVILEGES ON `{MYSQL_DATABASE}`.* TO {account}")
+            # Scratch databases (pinterest_*) for tests and benchmarks that need their own tables.
+            cursor.execute(f"GRANT ALL PRIVILEGES ON `{SCRATCH_DATABASES}`.* TO {account}")
         conn.commit()
     finally:
         conn.close()

@@ -170,7 +170,8 @@ def new_objects_check(kind: str, timeout: float) -> Callable[..., bool]:
         if waited > timeout:
             raise AirflowSensorTimeout(
                 f"no new object for topic {topic} under {partition_prefix(topic)} after "
-                f"{waited:.0f} s (timeout {timeout:.0f} s): is Kafka Connect's S3 sink running?"
+                f"{waited:.0f} s (timeout {timeout:.0f} s after sending ended; only "
+                f"{len(files)} older object(s) there): is Kafka Connect's S3 sink running?"
             )
         log.info("No new object yet for topic %s (%.0f s since sending ended)", topic, waited)
         return False

@@ -33,8 +33,8 @@ def stack_conn(mysql_settings: MySqlSettings) -> Iterator[Any]:
 
 @pytest.fixture
 def scratch_database(mysql_settings: MySqlSettings) -> Iterator[str]:
-    """Create an empty database ``pinterest_seed_test``, or skip if the user may not."""
-    name = "pinterest_seed_test"
+    """Create an empty database ``pinterest_test_seed``, or skip if the user may not."""
+    name = "pinterest_test_seed"
     conn = mysql_settings.connect()
     try:
         with conn.cursor() as cursor:
