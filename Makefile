@@ -70,3 +70,6 @@ ui: stack-up ## Start Airflow's api-server, scheduler, dag-processor and trigger
 
 ui-stop: ## Stop the Airflow processes started by make ui.
 	@if [ -x $(PY) ]; then $(PY) stack/airflow_ui.py down; fi
+
+bench: stack-up ## Run the benchmarks on the local stack (printed, not asserted).
+	@$(PY) bench/run.py

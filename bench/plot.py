@@ -56,9 +56,13 @@ def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
             label="extract + post, records/s",
         )
         right.set_xscale("log")
+        right.set_ylim(bottom=0)
         right.set_xlabel("events per run (3 records each)")
         right.set_ylabel("records per second")
-        right.set_title("Extract-and-post path against batch size")
+        title = "Extract-and-post path against batch size"
+        if scale.get("preview_fixes"):
+            title += " (BENCH_PREVIEW_FIXES)"
+        right.set_title(title)
         right.grid(True, which="both", alpha=0.3)
         memory = right.twinx()
         memory.plot(

@@ -56,7 +56,7 @@ TARGET_PEAK_RSS_MIB = 1024.0
 LINEAR_TOLERANCE = 1.3
 SWEEP_SIZES = (1, 10, 100, 500, 1000, 2000, 5000)
 #: Requests per sweep point at most, so the small request sizes stay quick.
-SWEEP_MAX_REQUESTS = 200
+SWEEP_MAX_REQUESTS = 100
 
 
 def main() -> int:
@@ -281,10 +281,28 @@ def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]
     env = stack_env()
     base = scale.staging_base(options.staging, bucket, str(work_dir / "staging"))
     sizes = []
+    overran: dict[str, Any] | None = None
     for events in sorted(options.scales):
         runs = []
         for n in range(options.repeats):
-            runs.append(scale.one_run(env, events, base))
+            try:
+                runs.append(scale.one_run(env, events, base, options.step_timeout))
+            except scale.StepTimeoutError as e:
+                overran = {
+                    "events": events,
+                    "error": str(e),
+                    "finished_tasks_peak_rss_mib": {
+                        name: round(task["peak_rss_mib"], 1) for name, task in e.done.items()
+                    },
+                    "finished_tasks_seconds": {
+                        name: round(task["seconds"], 2) for name, task in e.done.items()
+                    },
+                }
+                print(
+                    f"  {events:,} events, run {n + 1}: {e}; not repeated, larger sizes not run",
+                    flush=True,
+                )
+                break
             run = runs[-1]
             print(
                 f"  {events:,} events, run {n + 1}: extract {run['extract_s']:.1f} s, "
@@ -292,7 +310,10 @@ def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]
                 f"{max(run['peak_rss_mib'].values()):.0f} MiB",
                 flush=True,
             )
-        sizes.append(scale.summarise(events, runs))
+        if runs:
+            sizes.append(scale.summarise(events, runs))
+        if overran:
+            break
     print(
         table(
             ("events", "records", "extract s", "post s", "records/s", "us/event", "peak RSS MiB"),
@@ -326,7 +347,9 @@ def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]
         growth = round(big["us_per_event"] / prev["us_per_event"], 3)
     return {
         "staging": options.staging,
+        "preview_fixes": options.preview_fixes,
         "sizes": sizes,
+        "overran": overran,
         "time_per_event_growth": growth,
         "note": (
             "time_per_event_growth: seconds per event at the largest batch over those at the "
@@ -416,7 +439,21 @@ def targets(options: Options, results: dict[str, Any]) -> dict[str, Any]:
             "met": tp["rest_vs_original"] >= TARGET_REST_VS_ORIGINAL,
         }
     sc = results.get("scale") or {}
-    if sc.get("sizes"):
+    if sc.get("overran"):
+        over = sc["overran"]
+        peaks = over["finished_tasks_peak_rss_mib"]
+        out["scale_memory"] = {
+            "target": f"peak RSS < {TARGET_PEAK_RSS_MIB:.0f} MiB for every task at "
+            f"{over['events']:,} events",
+            "value": f"finished tasks: {max(peaks.values()):.0f}" if peaks else "-",
+            "met": False,
+        }
+        out["scale_time"] = {
+            "target": f"{over['events']:,} events in one run, time linear in N",
+            "value": over["error"],
+            "met": False,
+        }
+    elif sc.get("sizes"):
         largest = sc["sizes"][-1]
         growth = sc.get("time_per_event_growth")
         out["scale_memory"] = {

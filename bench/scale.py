@@ -18,27 +18,43 @@ from bench.common import MYSQL_CONN_ID, PYTHON, REPO, REST_CONN_ID, S3_CONN_ID, 
 from bench.topics import UNSUNK
 
 KINDS = ("pin", "geo", "user")
-STEP_TIMEOUT_S = 900
 
 
 class StepError(RuntimeError):
     """A task process of the scale benchmark failed."""
 
 
-def step(env: dict[str, str], name: str, args: dict[str, Any]) -> dict[str, Any]:
+class StepTimeoutError(StepError):
+    """A task process of the scale benchmark overran its time limit and was stopped.
+
+    :param done: The figures of the run's tasks that finished before it.
+    """
+
+    def __init__(self, message: str, done: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.done = done or {}
+
+
+def step(env: dict[str, str], name: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run one task in its own process; return its figures and the process's wall time.
 
+    :raises StepTimeoutError: if the process ran longer than ``timeout`` seconds.
     :raises StepError: with the end of the process's output if it failed.
     """
     started = time.perf_counter()
-    proc = subprocess.run(
-        [str(PYTHON), str(REPO / "bench" / "task_step.py"), name, json.dumps(args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=STEP_TIMEOUT_S,
-    )
+    try:
+        proc = subprocess.run(
+            [str(PYTHON), str(REPO / "bench" / "task_step.py"), name, json.dumps(args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise StepTimeoutError(
+            f"task {name} ({args.get('kind', '')}) did not finish within {timeout:.0f} s"
+        ) from None
     wall = time.perf_counter() - started
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -49,44 +65,55 @@ def step(env: dict[str, str], name: str, args: dict[str, Any]) -> dict[str, Any]
     return figures
 
 
-def one_run(env: dict[str, str], events: int, staging_base: str) -> dict[str, Any]:
+def one_run(env: dict[str, str], events: int, staging_base: str, timeout: float) -> dict[str, Any]:
     """Run the path once for ``events`` events; return seconds and peak RSS per task."""
     run_key = f"bench-{events}-{uuid.uuid4().hex[:8]}"
     staging = f"{staging_base.rstrip('/')}/{run_key}"
     tasks: dict[str, dict[str, Any]] = {}
-    tasks["choose_batch"] = step(
-        env,
-        "choose",
-        {"events": events, "mysql_conn_id": MYSQL_CONN_ID, "staging": staging, "run_key": run_key},
-    )
-    batch = tasks["choose_batch"]["result"]
-    if batch["events"] != events:
-        raise StepError(f"choose_batch chose {batch['events']} events, not {events}")
-    for kind in KINDS:
-        tasks[f"extract_{kind}"] = step(
+    try:
+        tasks["choose_batch"] = step(
             env,
-            "extract",
+            "choose",
             {
-                "kind": kind,
+                "events": events,
                 "mysql_conn_id": MYSQL_CONN_ID,
-                "batch_uri": batch["uri"],
                 "staging": staging,
+                "run_key": run_key,
             },
+            timeout,
         )
-    for kind in KINDS:
-        tasks[f"post_{kind}"] = step(
-            env,
-            "post",
-            {
-                "kind": kind,
-                "rest_conn_id": REST_CONN_ID,
-                "topic": UNSUNK[kind],
-                "records_uri": tasks[f"extract_{kind}"]["result"]["uri"],
-            },
-        )
-        acknowledged = tasks[f"post_{kind}"]["result"]["records_acknowledged"]
-        if acknowledged != events:
-            raise StepError(f"post_{kind} acknowledged {acknowledged} of {events} records")
+        batch = tasks["choose_batch"]["result"]
+        if batch["events"] != events:
+            raise StepError(f"choose_batch chose {batch['events']} events, not {events}")
+        for kind in KINDS:
+            tasks[f"extract_{kind}"] = step(
+                env,
+                "extract",
+                {
+                    "kind": kind,
+                    "mysql_conn_id": MYSQL_CONN_ID,
+                    "batch_uri": batch["uri"],
+                    "staging": staging,
+                },
+                timeout,
+            )
+        for kind in KINDS:
+            tasks[f"post_{kind}"] = step(
+                env,
+                "post",
+                {
+                    "kind": kind,
+                    "rest_conn_id": REST_CONN_ID,
+                    "topic": UNSUNK[kind],
+                    "records_uri": tasks[f"extract_{kind}"]["result"]["uri"],
+                },
+                timeout,
+            )
+            acknowledged = tasks[f"post_{kind}"]["result"]["records_acknowledged"]
+            if acknowledged != events:
+                raise StepError(f"post_{kind} acknowledged {acknowledged} of {events} records")
+    except StepTimeoutError as e:
+        raise StepTimeoutError(str(e), tasks) from None
     extract_s = sum(tasks[f"extract_{kind}"]["seconds"] for kind in KINDS)
     post_s = sum(tasks[f"post_{kind}"]["seconds"] for kind in KINDS)
     return {
@@ -100,6 +127,7 @@ def one_run(env: dict[str, str], events: int, staging_base: str) -> dict[str, An
         "process_s": sum(task["process_seconds"] for task in tasks.values()),
         "peak_rss_mib": {name: round(task["peak_rss_mib"], 1) for name, task in tasks.items()},
         "bytes": sum(tasks[f"post_{kind}"]["result"]["bytes"] for kind in KINDS),
+        "previews": tasks["post_pin"].get("previews", []),
     }
 
 

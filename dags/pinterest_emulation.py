@@ -4,8 +4,8 @@
 Sends a batch of Pinterest post events from MySQL through a Kafka REST proxy into Kafka, and
 checks that the Kafka Connect S3 sink wrote every one of them to S3.
 
-1. `check_rest_proxy` validates the params and checks that the proxy lists the three topics
-   `<user_id>.pin`, `<user_id>.geo` and `<user_id>.user`.
+1. `check_rest_proxy` validates the params, checks that the bucket exists and that the proxy
+   lists the three topics `<user_id>.pin`, `<user_id>.geo` and `<user_id>.user`.
 2. `choose_batch` picks `batch_size` events present in all three tables; the same logical
    date always picks the same events.
 3. `extract_<kind>` reads each table's rows of those events with `MySqlHook` and stages them as
@@ -141,6 +141,7 @@ def pinterest_emulation() -> None:
     @task(retries=0)
     def check_rest_proxy(**context: Any) -> list[str]:
         settings = _settings(context["params"])
+        tasks.require_bucket(S3_CONN_ID, settings.bucket)
         hook = KafkaRestHook(kafka_rest_conn_id=REST_PROXY_CONN_ID)
         return tasks.require_topics(settings, hook.list_topics(), hook.base_url)
 
@@ -186,8 +187,6 @@ def pinterest_emulation() -> None:
             bucket_name="{{ params.bucket }}",
             bucket_key=f"topics/{{{{ params.user_id }}}}.{table.kind}/partition=0/*.json",
             wildcard_match=True,
-            metadata_keys=["Key", "LastModified"],
-            check_fn=tasks.new_objects_check(table.kind, SENSOR_TIMEOUT_SECONDS),
             deferrable=True,
             poke_interval=3,
             timeout=SENSOR_TIMEOUT_SECONDS,

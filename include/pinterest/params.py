@@ -19,9 +19,10 @@ MAX_BATCH_SIZE = 100_000
 # A user id becomes part of three topic names and of S3 keys: letters, digits, '_' and '-'
 # only, so it can neither add a path segment nor a topic-name dot.
 USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-# S3 bucket naming rules (general purpose buckets), except the IP-address rule below.
+# S3 bucket naming rules (general purpose buckets); the trigger form gets them too, the
+# IP-address rule included (validate_bucket checks that one again with ipaddress).
 BUCKET_PATTERN = (
-    r"^(?!xn--)(?!sthree-)(?!.*\.\.)(?!.*-s3alias$)(?!.*--ol-s3$)"
+    r"^(?!xn--)(?!sthree-)(?!.*\.\.)(?!.*-s3alias$)(?!.*--ol-s3$)(?!(\d{1,3}\.){3}\d{1,3}$)"
     r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 )
 

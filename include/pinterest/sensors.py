@@ -1,140 +1,150 @@
-"""Waiting for the Kafka Connect S3 sink: an ``S3KeySensor`` with a deadline it keeps.
+"""Waiting for the Kafka Connect S3 sink: an ``S3KeySensor`` that knows what "new" means.
 
-The stock deferrable ``S3KeySensor`` has two gaps for this pipeline. Its trigger only fires
-once some key matches, and ``airflow dags test`` runs triggers without their timeout, so with
-no object at all under the prefix it waits for ever there; and where the triggerer enforces
-the timeout, the error says only "Trigger/execution timeout", naming neither topic nor prefix.
-:class:`SinkObjectsSensor` counts its timeout from the end of sending, hands the deadline to
-its trigger, and fails with the topic, the prefix, how long it waited and what it found.
+The stock deferrable ``S3KeySensor`` fires as soon as any key matches its pattern, and a
+topic's prefix always holds older objects, so a ``check_fn`` refusing them sends the task
+back and forth between worker and triggerer every few seconds, restarting its timeout each
+time. :class:`SinkObjectsSensor` instead hands the run's first offset, its send time and a
+deadline to :class:`~include.pinterest.triggers.NewSinkObjectsTrigger`, which decides in the
+triggerer; the task resumes once, and a timeout names the topic, the prefix and how long it
+waited.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.providers.amazon.aws.triggers.s3 import S3KeyTrigger
-from airflow.sdk.exceptions import AirflowSensorTimeout
-from airflow.triggers.base import TriggerEvent
+from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
-from include.pinterest.landing import partition_prefix
+from include.pinterest.landing import new_objects, partition_prefix
+from include.pinterest.triggers import NewSinkObjectsTrigger
 
-#: Extra time given to the triggerer's own deferral timeout, so that the trigger's timeout
-#: event (which names the topic) comes first.
+#: Extra time given to Airflow's own deferral timeout, so that the trigger's timeout event
+#: (which names the topic) comes first.
 DEFERRAL_SLACK_SECONDS = 60
-
-
-class SinkObjectsTrigger(S3KeyTrigger):
-    """
-    An ``S3KeyTrigger`` that gives up at ``deadline`` with a ``timeout`` event.
-
-    :param deadline: ISO 8601 time (with a zone) after which the trigger stops waiting.
-    """
-
-    def __init__(self, *, deadline: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.deadline = deadline
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Serialize the trigger's arguments and its classpath."""
-        _, kwargs = super().serialize()
-        return f"{__name__}.{type(self).__name__}", {**kwargs, "deadline": self.deadline}
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Wait as ``S3KeyTrigger`` does, until its first event or the deadline."""
-        remaining = (datetime.fromisoformat(self.deadline) - datetime.now(UTC)).total_seconds()
-        events = cast("AsyncGenerator[TriggerEvent, None]", super().run())
-        event: TriggerEvent | None
-        try:
-            async with asyncio.timeout(max(remaining, 0.0)):
-                event = await anext(events, None)
-        except TimeoutError:
-            event = TriggerEvent({"status": "timeout"})
-        finally:
-            await events.aclose()
-        if event is not None:
-            yield event
 
 
 class SinkObjectsSensor(S3KeySensor):
     """
-    Wait, deferred, until the S3 sink wrote a run's objects for one topic, or fail in time.
+    Wait until the S3 sink wrote objects holding a run's records for one topic partition.
 
-    The timeout counts from the end of sending, read from the post task's summary
-    (``topic`` and ``finished_at``), rather than from each deferral: a ``check_fn`` that finds
-    only older objects re-defers the sensor, which would start a stock timeout afresh. On
-    timeout it raises :class:`AirflowSensorTimeout` naming the topic, the prefix, how long it
-    waited and whether the prefix held no object at all or only older ones. Every other
-    argument is ``S3KeySensor``'s; ``timeout`` is the deadline after sending.
+    An object is new if its start offset is at or after the first offset the post task was
+    given, or if it was written after sending started. The timeout counts from the end of
+    sending, read from the post task's summary (``topic``, ``offsets``, ``started_at``,
+    ``finished_at``). Every other argument is ``S3KeySensor``'s; ``bucket_key`` is shown in
+    the UI and should name the partition's objects (``topics/<topic>/partition=0/*.json``).
 
     :param post_task_id: The task whose return value describes what was sent.
+    :param partition: The Kafka partition whose objects are awaited.
+    :raises AirflowSensorTimeout: when no new object came in time, naming the topic, the
+        prefix, how long it waited and whether the prefix held only older objects or none.
     """
 
-    def __init__(self, *, post_task_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, post_task_id: str, partition: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.post_task_id = post_task_id
-        self._topic = ""
-        self._deadline = datetime.now(UTC)
+        self.partition = partition
 
     def execute(self, context: Any) -> None:
-        self._read_summary(context)
+        """Look once; if nothing new is there yet, wait in the triggerer (or poke)."""
+        summary = self._summary(context)
+        deadline = self._deadline(summary)
         self.log.info(
             "Waiting until %s for new objects of topic %s under s3://%s/%s (timeout %.0f s "
-            "after sending ended, polling every %.0f s)",
-            self._deadline.isoformat(timespec="seconds"),
-            self._topic,
+            "after sending ended, looking every %.0f s)",
+            deadline.isoformat(timespec="seconds"),
+            summary["topic"],
             self.bucket_name,
-            partition_prefix(self._topic),
+            partition_prefix(summary["topic"], self.partition),
             self.timeout,
             self.poke_interval,
         )
-        super().execute(context)
-
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> None:
-        self._read_summary(context)
-        if event.get("status") == "timeout":
-            raise AirflowSensorTimeout(self._timeout_message())
-        super().execute_complete(context, event)
-
-    def _read_summary(self, context: Any) -> None:
-        summary = context["ti"].xcom_pull(task_ids=self.post_task_id)
-        if not summary:
-            raise ValueError(f"task {self.post_task_id} left no summary to wait for")
-        self._topic = str(summary["topic"])
-        finished = datetime.fromisoformat(summary["finished_at"])
-        self._deadline = finished + timedelta(seconds=self.timeout)
-
-    def _defer(self) -> None:
-        remaining = max((self._deadline - datetime.now(UTC)).total_seconds(), 0.0)
+        if not self.deferrable:
+            super().execute(context)
+            return
+        if self.poke(context):
+            return
         self.defer(
-            timeout=timedelta(seconds=remaining + DEFERRAL_SLACK_SECONDS),
-            trigger=SinkObjectsTrigger(
-                deadline=self._deadline.isoformat(),
+            timeout=timedelta(
+                seconds=max((deadline - datetime.now(UTC)).total_seconds(), 0.0)
+                + DEFERRAL_SLACK_SECONDS
+            ),
+            trigger=NewSinkObjectsTrigger(
                 bucket_name=str(self.bucket_name),
-                bucket_key=self.bucket_key,
-                wildcard_match=self.wildcard_match,
+                topic=summary["topic"],
+                partition=self.partition,
+                first_offset=self._first_offset(summary),
+                sent_at=summary["started_at"],
+                deadline=deadline.isoformat(),
                 aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
                 poke_interval=self.poke_interval,
-                should_check_fn=bool(self.check_fn),
-                use_regex=self.use_regex,
-                metadata_keys=self.metadata_keys,
             ),
             method_name="execute_complete",
         )
 
-    def _timeout_message(self) -> str:
-        prefix = partition_prefix(self._topic)
-        keys = self.hook.list_keys(bucket_name=self.bucket_name, prefix=prefix)
-        found = f"only {len(keys)} older object(s) there" if keys else "no object at all there"
-        waited = self.timeout + (datetime.now(UTC) - self._deadline).total_seconds()
+    def poke(self, context: Any) -> bool:
+        """Return whether a new object is there; raise once the deadline has passed."""
+        summary = self._summary(context)
+        topic = summary["topic"]
+        prefix = partition_prefix(topic, self.partition)
+        files = list(self.hook.iter_file_metadata(prefix, str(self.bucket_name)))
+        sent_at = datetime.fromisoformat(summary["started_at"])
+        keys = new_objects(files, topic, self._first_offset(summary), sent_at)
+        if keys:
+            self.log.info("Found %d new object(s) for topic %s, e.g. %s", len(keys), topic, keys[0])
+            return True
+        if datetime.now(UTC) >= self._deadline(summary):
+            raise AirflowSensorTimeout(self._timeout_message(summary, len(files)))
+        return False
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> None:
+        """Finish after the trigger's one event.
+
+        :raises AirflowSensorTimeout: on the trigger's timeout event.
+        :raises AirflowException: on its error event.
+        """
+        summary = self._summary(context)
+        status = event.get("status")
+        if status == "success":
+            self.log.info(
+                "Found %d new object(s) for topic %s, e.g. %s",
+                event["new_objects"],
+                summary["topic"],
+                event["first_key"],
+            )
+            return
+        if status == "timeout":
+            raise AirflowSensorTimeout(self._timeout_message(summary, int(event["objects"])))
+        raise AirflowException(str(event.get("message", event)))
+
+    def _summary(self, context: Any) -> dict[str, Any]:
+        summary = context["ti"].xcom_pull(task_ids=self.post_task_id)
+        if not summary:
+            raise ValueError(f"task {self.post_task_id} left no summary to wait for")
+        return dict(summary)
+
+    def _first_offset(self, summary: dict[str, Any]) -> int:
+        span = summary["offsets"].get(str(self.partition))
+        if span is None:
+            raise ValueError(
+                f"task {self.post_task_id} acknowledged no record in partition "
+                f"{self.partition} of topic {summary['topic']}"
+            )
+        return int(span["first"])
+
+    def _deadline(self, summary: dict[str, Any]) -> datetime:
+        finished = datetime.fromisoformat(summary["finished_at"])
+        return finished + timedelta(seconds=self.timeout)
+
+    def _timeout_message(self, summary: dict[str, Any], objects: int) -> str:
+        prefix = partition_prefix(summary["topic"], self.partition)
+        found = f"only {objects} older object(s) there" if objects else "no object at all there"
+        waited = int(
+            (datetime.now(UTC) - datetime.fromisoformat(summary["finished_at"])).total_seconds()
+        )
         return (
-            f"no new object for topic {self._topic} under s3://{self.bucket_name}/{prefix} "
-            f"after {waited:.0f} s (timeout {self.timeout:.0f} s after sending ended; "
-            f"{found}): is Kafka Connect's S3 sink running?"
+            f"no new object for topic {summary['topic']} under s3://{self.bucket_name}/{prefix} "
+            f"after {waited} s (timeout {self.timeout:.0f} s after sending ended; {found}): "
+            "is Kafka Connect's S3 sink running?"
         )

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, cast
 
+import MySQLdb
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import BotoCoreError, ClientError
 
 from include.pinterest.batch import batch_seed, choose_events, complete_event_ids_sql
 from include.pinterest.extract import Cursor, iter_rows, write_json_lines
@@ -24,7 +26,6 @@ from include.pinterest.landing import (
     LandingResult,
     LandingTally,
     judge,
-    new_objects,
     objects_to_read,
     parse_object_key,
     partition_prefix,
@@ -39,6 +40,14 @@ log = logging.getLogger(__name__)
 
 class MissingTopicsError(AirflowException):
     """The REST proxy does not list some of the run's topics."""
+
+
+class BucketUnavailableError(AirflowException):
+    """The run's bucket does not exist, or the S3 connection may not use it."""
+
+
+class SourceDatabaseError(AirflowException):
+    """MySQL could not be reached, refused the login, or failed a query."""
 
 
 class UnsendableRowError(ValueError):
@@ -65,6 +74,48 @@ def require_topics(settings: RunSettings, listed: Iterable[str], proxy: str) -> 
     return wanted
 
 
+def require_bucket(s3_conn_id: str, bucket: str) -> None:
+    """Check that ``bucket`` exists and that connection ``s3_conn_id`` may use it.
+
+    Some S3-compatible stores create a missing bucket on the first write; checking first
+    refuses a mistyped bucket before anything is sent.
+
+    :raises BucketUnavailableError: naming the bucket, the connection and what S3 answered.
+    """
+    hook = S3Hook(aws_conn_id=s3_conn_id)
+    try:
+        client = hook.get_conn()
+        client.head_bucket(Bucket=bucket)
+    except ClientError as err:
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            why = "it does not exist"
+        elif status in (401, 403):
+            why = "S3 refused the credentials (check its login and password, or the role)"
+        else:
+            why = f"S3 answered HTTP {status}: {err}"
+        raise BucketUnavailableError(
+            f"bucket {bucket!r} cannot be used through connection {s3_conn_id!r}: {why}"
+        ) from err
+    except BotoCoreError as err:
+        raise BucketUnavailableError(
+            f"S3 cannot be reached through connection {s3_conn_id!r} to check bucket "
+            f"{bucket!r}: {err}"
+        ) from err
+
+
+@contextmanager
+def _mysql_errors(mysql_conn_id: str, what: str) -> Iterator[None]:
+    try:
+        yield
+    except MySQLdb.Error as err:
+        conn = MySqlHook.get_connection(mysql_conn_id)
+        where = f"{conn.host}:{conn.port or 3306}, database {conn.schema!r}"
+        raise SourceDatabaseError(
+            f"MySQL ({where}, connection {mysql_conn_id!r}) failed while {what}: {err}"
+        ) from err
+
+
 def choose_batch(
     settings: RunSettings, mysql_conn_id: str, staging: str, run_key: str
 ) -> dict[str, Any]:
@@ -73,9 +124,11 @@ def choose_batch(
     :param run_key: Text naming the run (its logical date, or its id); the same key always
         gives the same events from the same tables.
     :raises ValueError: if no event has a row in all three tables.
+    :raises SourceDatabaseError: if MySQL cannot be reached or fails the query.
     """
     started = time.monotonic()
-    rows = MySqlHook(mysql_conn_id=mysql_conn_id).get_records(complete_event_ids_sql())
+    with _mysql_errors(mysql_conn_id, "listing the events of the three tables"):
+        rows = MySqlHook(mysql_conn_id=mysql_conn_id).get_records(complete_event_ids_sql())
     available = [int(row[0]) for row in rows]
     chosen = choose_events(available, settings.batch_size, batch_seed(settings.user_id, run_key))
     path = ObjectStoragePath(staging) / "batch.json"
@@ -120,19 +173,21 @@ def extract_table(kind: str, mysql_conn_id: str, batch_uri: str, staging: str) -
 
     :raises MissingRowsError: if an event of the batch has no row in the table.
     :raises UnsendableRowError: if a row holds a value JSON cannot hold.
+    :raises SourceDatabaseError: if MySQL cannot be reached or fails a query.
     """
     table = table_for_kind(kind)
     event_ids = read_batch(batch_uri)
     started = time.monotonic()
     path = ObjectStoragePath(staging) / f"{table.name}.jsonl"
-    connection = MySqlHook(mysql_conn_id=mysql_conn_id).get_conn()
-    try:
-        cursor = cast("Cursor", connection.cursor())
-        rows = iter_rows(cursor, table, event_ids)
-        with path.open("wb") as sink:
-            count, size = write_json_lines(rows, sink, lambda row: row_to_json(table, row))
-    finally:
-        connection.close()
+    with _mysql_errors(mysql_conn_id, f"reading {table.name}"):
+        connection = MySqlHook(mysql_conn_id=mysql_conn_id).get_conn()
+        try:
+            cursor = cast("Cursor", connection.cursor())
+            rows = iter_rows(cursor, table, event_ids)
+            with path.open("wb") as sink:
+                count, size = write_json_lines(rows, sink, lambda row: row_to_json(table, row))
+        finally:
+            connection.close()
     seconds = time.monotonic() - started
     log.info(
         "Extracted %d rows (%d bytes of JSON) from %s in %.1f s; staged at %s",
@@ -143,40 +198,6 @@ def extract_table(kind: str, mysql_conn_id: str, batch_uri: str, staging: str) -
         path,
     )
     return {"uri": str(path), "table": table.name, "rows": count, "bytes": size}
-
-
-def new_objects_check(kind: str, timeout: float) -> Callable[..., bool]:
-    """Return an ``S3KeySensor`` ``check_fn`` that passes once the sink wrote this run's objects.
-
-    The check reads the post task's summary (``post_<kind>``) for the first offset and the time
-    sending started. It also enforces ``timeout``, counted from the end of sending, because a
-    deferrable sensor re-deferred by its ``check_fn`` starts its own timeout afresh each time.
-
-    :raises AirflowSensorTimeout: naming the topic, the prefix and how long it waited.
-    """
-
-    def check(files: list[dict[str, Any]], **context: Any) -> bool:
-        summary = context["ti"].xcom_pull(task_ids=f"post_{kind}")
-        topic = summary["topic"]
-        first = min(part["first"] for part in summary["offsets"].values())
-        sent_at = datetime.fromisoformat(summary["started_at"])
-        keys = new_objects(files, topic, first, sent_at)
-        if keys:
-            log.info("Found %d new object(s) for topic %s, e.g. %s", len(keys), topic, keys[0])
-            return True
-        waited = (
-            datetime.now(UTC) - datetime.fromisoformat(summary["finished_at"])
-        ).total_seconds()
-        if waited > timeout:
-            raise AirflowSensorTimeout(
-                f"no new object for topic {topic} under {partition_prefix(topic)} after "
-                f"{waited:.0f} s (timeout {timeout:.0f} s after sending ended; only "
-                f"{len(files)} older object(s) there): is Kafka Connect's S3 sink running?"
-            )
-        log.info("No new object yet for topic %s (%.0f s since sending ended)", topic, waited)
-        return False
-
-    return check
 
 
 def verify_landing(

@@ -9,7 +9,11 @@ the JSON encoding both use.
 from __future__ import annotations
 
 from kafka_rest.encoding import JSONValue, dumps_compact, encode_record, to_json_value
-from kafka_rest.exceptions import KafkaRestError, RecordEncodingError
+from kafka_rest.exceptions import (
+    KafkaRestError,
+    KafkaRestRecordsRefusedError,
+    RecordEncodingError,
+)
 from kafka_rest.hooks import KafkaRestHook
 from kafka_rest.operators import KafkaRestOperator
 from kafka_rest.results import ProduceResult, RecordError, RecordOffset
@@ -19,6 +23,7 @@ __all__ = [
     "KafkaRestError",
     "KafkaRestHook",
     "KafkaRestOperator",
+    "KafkaRestRecordsRefusedError",
     "ProduceResult",
     "RecordEncodingError",
     "RecordError",

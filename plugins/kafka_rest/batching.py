@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ def read_json_lines(uri: str) -> Iterator[dict[str, Any]]:
     from airflow.sdk import ObjectStoragePath
 
     path = ObjectStoragePath(uri)
-    with path.open("rb") as lines:
+    # fsspec's remote files answer readline() from whole cache blocks, seeking back after
+    # each line: a buffered reader on top makes reading a large file linear again.
+    with path.open("rb") as raw, io.BufferedReader(raw, buffer_size=1 << 20) as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class RecordEncodingError(TypeError, ValueError):
@@ -91,6 +91,15 @@ class KafkaRestError(AirflowException):
             failed_indexes=failed_indexes,
             retryable=retryable,
         )
+
+
+class KafkaRestRecordsRefusedError(KafkaRestError, AirflowFailException):
+    """
+    Report records that sending again cannot deliver, failing the task without Airflow retries.
+
+    Raised for a record too large to send, or an error the proxy marks as not worth retrying
+    (such as 403 or 422): a task retry would only send again the records acknowledged before.
+    """
 
 
 def describe_status(status: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -251,13 +252,15 @@ class KafkaRestHook(BaseHook):
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         settings = self.settings
         url = f"{settings.base_url}{path}"
+        started = time.monotonic()
         try:
             return self.get_conn().request(method, url, timeout=settings.timeout, **kwargs)
         except requests.RequestException as e:
             attempts = settings.max_retries + 1
             raise KafkaRestError(
                 f"{method} {urlsplit(url).path} failed without an answer from the Kafka REST "
-                f"proxy after up to {attempts} attempts: {type(e).__name__}: {e!s:.300}",
+                f"proxy at {_without_userinfo(settings.base_url)} after up to {attempts} "
+                f"attempts in {time.monotonic() - started:.1f} s: {type(e).__name__}: {e!s:.300}",
                 retryable=True,
             ) from e
 
@@ -437,6 +440,12 @@ def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or number < 0 or number != float(value):
         raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     return number
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _excerpt(text: str) -> str:

@@ -13,7 +13,11 @@ from airflow.sdk import BaseOperator
 
 from kafka_rest.batching import PendingRecord, iter_batches, iter_source, request_size
 from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD, dumps_compact, encode_record, to_json_value
-from kafka_rest.exceptions import KafkaRestError, RecordEncodingError
+from kafka_rest.exceptions import (
+    KafkaRestError,
+    KafkaRestRecordsRefusedError,
+    RecordEncodingError,
+)
 from kafka_rest.hooks import KafkaRestHook
 from kafka_rest.results import RecordError, RecordOffset
 
@@ -50,7 +54,10 @@ class KafkaRestOperator(BaseOperator):
     retries) are sent again, and only those, up to ``max_send_attempts`` times; an
     acknowledged record is never sent again. A record that fails with an error not worth
     retrying, or still fails after the last attempt, fails the task with one
-    :class:`~kafka_rest.exceptions.KafkaRestError`, and the records after it are not sent.
+    :class:`~kafka_rest.exceptions.KafkaRestError`, and the records after it are not sent; when
+    sending again cannot help (a record over ``max_bytes_per_request``, an error not worth
+    retrying), it is a :class:`~kafka_rest.exceptions.KafkaRestRecordsRefusedError`, which
+    Airflow does not retry.
     Delivery is at least once: a lost answer or a task retried by Airflow can send a record
     twice.
 
@@ -67,10 +74,13 @@ class KafkaRestOperator(BaseOperator):
         every record must have it. Without it, records have no key.
     :param kafka_rest_conn_id: The connection to the proxy, see
         :class:`~kafka_rest.hooks.KafkaRestHook`. (templated)
-    :param max_records_per_request: Most records in one request.
+    :param max_records_per_request: Most records in one request (default 1000).
     :param max_bytes_per_request: Largest request body, in bytes; at most 10 MiB, the API
         Gateway limit. A record larger than this on its own fails the task.
     :param max_send_attempts: How many times a record is sent before the task gives up on it.
+        With the defaults (5 attempts, waits of 1, 2, 4 and 8 s, each attempt itself retried
+        by the hook for about 6 s when no answer comes), a batch rides out a REST proxy or
+        Kafka broker outage of about half a minute.
     :param retry_backoff: Seconds to wait before the first resend; doubled for each later one.
     """
 
@@ -84,9 +94,9 @@ class KafkaRestOperator(BaseOperator):
         records: Sequence[Mapping[str, Any]] | str,
         key_field: str | None = None,
         kafka_rest_conn_id: str = KafkaRestHook.default_conn_name,
-        max_records_per_request: int = 500,
+        max_records_per_request: int = 1000,
         max_bytes_per_request: int = 5 * 1024 * 1024,
-        max_send_attempts: int = 3,
+        max_send_attempts: int = 5,
         retry_backoff: float = 1.0,
         **kwargs: Any,
     ) -> None:
@@ -197,7 +207,7 @@ class KafkaRestOperator(BaseOperator):
             record: dict[str, Any] = {"key": key, "value": value}
             size = len(dumps_compact(record).encode("utf-8"))
             if PRODUCE_BODY_OVERHEAD + size > self.max_bytes_per_request:
-                raise KafkaRestError.for_records(
+                raise KafkaRestRecordsRefusedError.for_records(
                     topic=self.topic,
                     failed=1,
                     total=index + 1,
@@ -253,7 +263,7 @@ class KafkaRestOperator(BaseOperator):
                 )
             except KafkaRestError as e:
                 if not e.retryable or attempt == self.max_send_attempts:
-                    self._fail(pending, e.first_error or str(e), e.status, tally)
+                    self._fail(pending, e.first_error or str(e), e.status, tally, e.retryable)
                 self.log.warning("Request to topic %s failed: %s", self.topic, e)
                 continue
 
@@ -270,7 +280,7 @@ class KafkaRestOperator(BaseOperator):
                 return
             if attempt == self.max_send_attempts or not all(e.retryable for e in errors):
                 worst = next((e for e in errors if not e.retryable), errors[0])
-                self._fail(failed, str(worst), result.status, tally)
+                self._fail(failed, str(worst), result.status, tally, worst.retryable)
             self.log.warning(
                 "Topic %s: %d of %d records failed with a retryable error; first: %s",
                 self.topic,
@@ -281,7 +291,12 @@ class KafkaRestOperator(BaseOperator):
             pending = failed
 
     def _fail(
-        self, failed: list[PendingRecord], first_error: str, status: int | None, tally: _Tally
+        self,
+        failed: list[PendingRecord],
+        first_error: str,
+        status: int | None,
+        tally: _Tally,
+        retryable: bool,
     ) -> NoReturn:
         shown = ", ".join(
             f"{item.index} (key {item.key!r})" if item.key is not None else str(item.index)
@@ -294,13 +309,15 @@ class KafkaRestOperator(BaseOperator):
             len(failed),
             shown,
         )
-        raise KafkaRestError.for_records(
+        error = KafkaRestError if retryable else KafkaRestRecordsRefusedError
+        raise error.for_records(
             topic=self.topic,
             failed=len(failed),
             total=tally.sent,
             status=status,
             first_error=first_error,
             failed_indexes=[item.index for item in failed],
+            retryable=retryable,
             note=(
                 f"{tally.acknowledged} acknowledged; records after index {tally.sent - 1}, "
                 "if any, were not sent"

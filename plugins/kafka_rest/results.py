@@ -10,6 +10,10 @@ from kafka_rest.exceptions import KafkaRestError
 #: HTTP statuses worth asking again about: the proxy or a gateway in front of it was
 #: overloaded, timed out or failed, so the same request may succeed later.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Kafka's producer gives up with this when it cannot get a topic's metadata in
+#: ``max.block.ms``. The Strimzi bridge reports it with code 404, as for an unknown topic, but
+#: it is what a broker that is down or restarting looks like too, so it is worth retrying.
+METADATA_TIMEOUT = "not present in metadata"
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,8 @@ def _parse_entry(entry: Any) -> RecordOffset | RecordError:
     if code is not None or message:
         number = code if isinstance(code, int) and not isinstance(code, bool) else None
         text = str(message) if message else "no message"
-        return RecordError(number, text, is_retryable_code(number))
+        retryable = is_retryable_code(number) or METADATA_TIMEOUT in text
+        return RecordError(number, text, retryable)
     partition, offset = entry.get("partition"), entry.get("offset")
     if isinstance(partition, int) and isinstance(offset, int):
         return RecordOffset(partition, offset)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 KINDS = ("pin", "geo", "user")
@@ -71,7 +72,7 @@ def test_posts_and_sensors_are_wired_to_their_topics(dag: Any) -> None:
         assert post.topic == "{{ params.user_id }}." + kind
         assert post.key_field == ("index" if kind == "pin" else "ind")
         wait = dag.get_task(f"wait_{kind}")
-        assert type(wait).__name__ == "S3KeySensor"
+        assert isinstance(wait, S3KeySensor)
         assert wait.deferrable is True
         assert wait.bucket_key == "topics/{{ params.user_id }}." + kind + "/partition=0/*.json"
         assert wait.aws_conn_id == "pinterest_s3"
