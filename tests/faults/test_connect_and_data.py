@@ -29,12 +29,15 @@ from tests.faults.conftest import (
     DagRun,
     create_topics,
     dags_test,
+    delete_prefix,
+    delete_topics,
     drop_scratch_database,
     insert_rows,
     landed,
     make_scratch_database,
     records_in,
     restore,
+    s3_client,
     task_states,
     xcoms,
 )
@@ -105,6 +108,8 @@ def scenario(env: dict[str, str], ctx: Context) -> Iterator[dict[str, Any]]:
     finally:
         restore(ctx)
         drop_scratch_database(env, database)
+        delete_topics(ctx, topics)
+        delete_prefix(s3_client(ctx), ctx.settings.bucket, [f"topics/{t}/" for t in topics])
 
 
 def _sensor_errors(run: DagRun) -> list[str]:
