@@ -9,7 +9,7 @@ from kafka_rest import KafkaRestError, KafkaRestOperator, RecordEncodingError
 from kafka_rest.encoding import dumps_compact
 from tests.plugins.conftest import confluent_offsets, strimzi_offsets
 
-ROWS = [{"id": f"id-{i}", "n": i, "amount": Decimal("1.50")} for i in range(5)]
+ROWS = [{"id": f"id-{i}", "n": i, "amount": Decimal("7319.25")} for i in range(5)]
 
 
 def operator(**kwargs):
@@ -74,7 +74,7 @@ class TestSending:
         assert request.path == "/topics/t.pin"
         assert request.json()["records"][0] == {
             "key": "id-0",
-            "value": {"id": "id-0", "n": 0, "amount": 1.5},
+            "value": {"id": "id-0", "n": 0, "amount": 7319.25},
         }
         assert summary["topic"] == "t.pin"
         assert summary["records_sent"] == 5
@@ -221,7 +221,7 @@ class TestResending:
         assert len(proxy_conn.posts()) == 1
         logs = capsys.readouterr().out
         assert "3 (key 'id-3')" in logs
-        assert "1.5" not in logs
+        assert "7319.25" not in logs
 
     def test_gives_up_after_max_send_attempts(self, proxy_conn):
         failing = strimzi_offsets(5)
