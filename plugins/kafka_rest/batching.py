@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD, JSONValue
+from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD
 
 
 @dataclass(frozen=True)
@@ -18,14 +18,18 @@ class PendingRecord:
 
     :param index: Position of the record in its source, from 0.
     :param key: The Kafka key, used in error reports; never the value.
-    :param record: The Kafka record, ``{"key": ..., "value": ...}``, JSON-able.
-    :param size: Size of ``record`` as compact UTF-8 JSON, in bytes.
+    :param encoded: The Kafka record ``{"key": ..., "value": ...}`` as compact UTF-8 JSON,
+        encoded once and sent as is, however often it is resent.
     """
 
     index: int
     key: str | None
-    record: dict[str, JSONValue]
-    size: int
+    encoded: bytes
+
+    @property
+    def size(self) -> int:
+        """Return the size of the encoded record in bytes."""
+        return len(self.encoded)
 
 
 def request_size(batch: Iterable[PendingRecord]) -> int:

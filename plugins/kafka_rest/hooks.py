@@ -219,7 +219,23 @@ class KafkaRestHook(BaseHook):
         """
         if not records:
             raise ValueError(f"No records to send to topic {topic!r}")
-        body = _produce_body(records)
+        return self.produce_encoded(topic, _encode_records(records), raise_on_error=raise_on_error)
+
+    def produce_encoded(
+        self, topic: str, records: Sequence[bytes], *, raise_on_error: bool = True
+    ) -> ProduceResult:
+        """
+        Send records already encoded as compact JSON, as :meth:`produce` does.
+
+        Lets a caller that resends records, or measures their size, encode each one once.
+
+        :param topic: The topic to send to.
+        :param records: Each a UTF-8 JSON object ``{"key": ..., "value": ...}``, sent as is.
+        :param raise_on_error: As for :meth:`produce`.
+        """
+        if not records:
+            raise ValueError(f"No records to send to topic {topic!r}")
+        body = b'{"records":[' + b",".join(records) + b"]}"
         response = self._request(
             "POST",
             f"/topics/{quote(topic, safe='')}",
@@ -331,8 +347,8 @@ class KafkaRestHook(BaseHook):
         )
 
 
-def _produce_body(records: Sequence[Mapping[str, Any]]) -> bytes:
-    encoded: list[JSONValue] = []
+def _encode_records(records: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    encoded: list[bytes] = []
     for i, record in enumerate(records):
         if not isinstance(record, Mapping) or "value" not in record:
             raise TypeError(
@@ -340,8 +356,8 @@ def _produce_body(records: Sequence[Mapping[str, Any]]) -> bytes:
             )
         item: dict[str, JSONValue] = {"key": to_json_value(record.get("key"), f"records[{i}].key")}
         item["value"] = to_json_value(record["value"], f"records[{i}].value")
-        encoded.append(item)
-    return dumps_compact({"records": encoded}).encode("utf-8")
+        encoded.append(dumps_compact(item).encode("utf-8"))
+    return encoded
 
 
 def _base_url(

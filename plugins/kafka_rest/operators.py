@@ -204,8 +204,8 @@ class KafkaRestOperator(BaseOperator):
                     "acknowledged before it)",
                 ) from e
             key = self._key_of(row, index, tally)
-            record: dict[str, Any] = {"key": key, "value": value}
-            size = len(dumps_compact(record).encode("utf-8"))
+            encoded = dumps_compact({"key": key, "value": value}).encode("utf-8")
+            size = len(encoded)
             if PRODUCE_BODY_OVERHEAD + size > self.max_bytes_per_request:
                 raise KafkaRestRecordsRefusedError.for_records(
                     topic=self.topic,
@@ -219,7 +219,7 @@ class KafkaRestOperator(BaseOperator):
                     failed_indexes=[index],
                     note=f"{tally.acknowledged} records were acknowledged before it",
                 )
-            yield PendingRecord(index, key, record, size)
+            yield PendingRecord(index, key, encoded)
 
     def _key_of(self, row: Mapping[str, Any], index: int, tally: _Tally) -> str | None:
         if self.key_field is None:
@@ -258,8 +258,8 @@ class KafkaRestOperator(BaseOperator):
                 self.topic,
             )
             try:
-                result = self.hook.produce(
-                    self.topic, [item.record for item in pending], raise_on_error=False
+                result = self.hook.produce_encoded(
+                    self.topic, [item.encoded for item in pending], raise_on_error=False
                 )
             except KafkaRestError as e:
                 if not e.retryable or attempt == self.max_send_attempts:

@@ -307,12 +307,29 @@ class TestProduce:
             KafkaRestHook().produce("t", [])
 
 
-def test_request_body_is_the_compact_json():
-    from kafka_rest.hooks import _produce_body
+def test_request_body_is_the_compact_json(proxy_conn):
+    proxy_conn.answer(200, strimzi_offsets(1))
 
+    KafkaRestHook().produce("t", [{"value": {"a": 1}}])
+
+    (request,) = proxy_conn.received
     assert (
-        _produce_body([{"value": {"a": 1}}])
+        request.body
         == json.dumps(
             {"records": [{"key": None, "value": {"a": 1}}]}, separators=(",", ":")
         ).encode()
     )
+
+
+def test_pre_encoded_records_are_sent_as_given(proxy_conn):
+    proxy_conn.answer(200, strimzi_offsets(2))
+
+    result = KafkaRestHook().produce_encoded(
+        "t", [b'{"key":"1","value":{"a":1}}', b'{"key":"2","value":{"b":"\xc3\xa9"}}']
+    )
+
+    (request,) = proxy_conn.received
+    assert request.body == (
+        b'{"records":[{"key":"1","value":{"a":1}},{"key":"2","value":{"b":"\xc3\xa9"}}]}'
+    )
+    assert result.acknowledged == 2
