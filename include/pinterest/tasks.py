@@ -32,7 +32,7 @@ from include.pinterest.landing import (
 )
 from include.pinterest.params import RunSettings
 from include.pinterest.tables import TABLES, Table, table_for_kind
-from kafka_rest.encoding import dumps_compact, encode_record
+from kafka_rest.encoding import dumps_record
 from kafka_rest.exceptions import RecordEncodingError
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def row_to_json(table: Table, row: Mapping[str, Any]) -> str:
         cannot hold.
     """
     try:
-        return dumps_compact(encode_record(row))
+        return dumps_record(row)
     except RecordEncodingError as err:
         raise UnsendableRowError(
             f"{table.name} row {table.id_column}={row.get(table.id_column)!r} cannot be sent: {err}"

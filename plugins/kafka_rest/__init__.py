@@ -8,7 +8,7 @@ the JSON encoding both use.
 
 from __future__ import annotations
 
-from kafka_rest.encoding import JSONValue, dumps_compact, encode_record, to_json_value
+from kafka_rest.encoding import JSONValue, dumps_compact, dumps_record, encode_record, to_json_value
 from kafka_rest.exceptions import (
     KafkaRestError,
     KafkaRestRecordsRefusedError,
@@ -29,6 +29,7 @@ __all__ = [
     "RecordError",
     "RecordOffset",
     "dumps_compact",
+    "dumps_record",
     "encode_record",
     "to_json_value",
 ]

@@ -78,6 +78,43 @@ def encode_record(record: Mapping[str, Any]) -> dict[str, JSONValue]:
     return encoded
 
 
+def dumps_record(record: Mapping[str, Any]) -> str:
+    """
+    Return a flat record as compact JSON: the same text, and the same errors, as
+    ``dumps_compact(encode_record(record))``, several times faster for the usual values.
+
+    Strings, numbers, booleans and None go through the C encoder as they are; dates, times and
+    decimals are converted on the way. A record with nested values, non-string column names,
+    or any value the fast path refuses is encoded by :func:`encode_record`, so the error names
+    the column.
+
+    :param record: Column name to value, such as a database row.
+    :raises RecordEncodingError: naming the column whose value JSON cannot hold.
+    """
+    if isinstance(record, Mapping) and all(
+        type(column) is str and not isinstance(value, _NESTED) for column, value in record.items()
+    ):
+        try:
+            return _FAST_ENCODER.encode(record)
+        except (TypeError, ValueError):
+            pass
+    return dumps_compact(encode_record(record))
+
+
+def _fast_default(value: Any) -> JSONValue:
+    if isinstance(value, Decimal) and value.is_finite():
+        return _decimal_to_number(value, "")
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+_NESTED = (Mapping, list, tuple)
+_FAST_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_fast_default
+)
+
+
 def dumps_compact(value: JSONValue) -> str:
     """Return ``value`` as compact JSON text, refusing NaN and Infinity."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

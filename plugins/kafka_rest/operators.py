@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 
 from kafka_rest.batching import PendingRecord, iter_batches, iter_source, request_size
-from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD, dumps_compact, encode_record, to_json_value
+from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD, dumps_compact, dumps_record, to_json_value
 from kafka_rest.exceptions import (
     KafkaRestError,
     KafkaRestRecordsRefusedError,
@@ -195,7 +195,7 @@ class KafkaRestOperator(BaseOperator):
     ) -> Iterator[PendingRecord]:
         for index, row in enumerate(source):
             try:
-                value = encode_record(row)
+                value = dumps_record(row)
             except RecordEncodingError as e:
                 raise RecordEncodingError(
                     e.column,
@@ -204,7 +204,7 @@ class KafkaRestOperator(BaseOperator):
                     "acknowledged before it)",
                 ) from e
             key = self._key_of(row, index, tally)
-            encoded = dumps_compact({"key": key, "value": value}).encode("utf-8")
+            encoded = f'{{"key":{dumps_compact(key)},"value":{value}}}'.encode()
             size = len(encoded)
             if PRODUCE_BODY_OVERHEAD + size > self.max_bytes_per_request:
                 raise KafkaRestRecordsRefusedError.for_records(

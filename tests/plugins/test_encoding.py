@@ -6,7 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from kafka_rest import RecordEncodingError, dumps_compact, encode_record, to_json_value
+from kafka_rest import (
+    RecordEncodingError,
+    dumps_compact,
+    dumps_record,
+    encode_record,
+    to_json_value,
+)
 from kafka_rest.encoding import encoded_size
 
 
@@ -120,3 +126,38 @@ class TestDumps:
         encoded = to_json_value({"when": datetime.datetime(2020, 1, 1)}, "row")
 
         assert json.loads(dumps_compact(encoded)) == {"when": "2020-01-01T00:00:00"}
+
+
+PARITY_ROWS = [
+    {"a": 1, "b": "x é 😀", "c": None, "d": True, "e": 2.5},
+    {"when": datetime.datetime(2020, 1, 2, 3, 4, 5), "day": datetime.date(2021, 5, 6)},
+    {"price": Decimal("3.25"), "whole": Decimal("7"), "at": datetime.time(1, 2)},
+    {"nested": {"x": [1, 2, {"y": Decimal("1.5")}]}, "tup": (1, "a")},
+    {},
+]
+
+
+@pytest.mark.parametrize("row", PARITY_ROWS)
+def test_dumps_record_gives_the_same_text_as_the_slow_path(row):
+    assert dumps_record(row) == dumps_compact(encode_record(row))
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        ({"ok": 1, "bad": float("nan")}, "bad"),
+        ({"blob": b"\x00"}, "blob"),
+        ({"d": Decimal("Infinity")}, "d"),
+        ({"tags": {"a", "b"}}, "tags"),
+        ({"n": {"x": float("inf")}}, "n.x"),
+    ],
+)
+def test_dumps_record_refuses_what_the_slow_path_refuses_naming_the_column(row, column):
+    with pytest.raises(RecordEncodingError) as info:
+        dumps_record(row)
+    assert info.value.column == column
+
+
+def test_dumps_record_refuses_non_string_column_names():
+    with pytest.raises(RecordEncodingError):
+        dumps_record({1: "a"})
