@@ -91,8 +91,10 @@ def dumps_record(record: Mapping[str, Any]) -> str:
     :param record: Column name to value, such as a database row.
     :raises RecordEncodingError: naming the column whose value JSON cannot hold.
     """
-    if isinstance(record, Mapping) and all(
-        type(column) is str and not isinstance(value, _NESTED) for column, value in record.items()
+    if (
+        isinstance(record, dict)
+        and all(type(column) is str for column in record)
+        and not any(isinstance(value, _NESTED) for value in record.values())
     ):
         try:
             return _FAST_ENCODER.encode(record)
@@ -109,7 +111,8 @@ def _fast_default(value: Any) -> JSONValue:
     raise TypeError(type(value).__name__)
 
 
-_NESTED = (Mapping, list, tuple)
+# Concrete types, so the check stays cheap; other mappings fall back via _fast_default.
+_NESTED = (dict, list, tuple)
 _FAST_ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_fast_default
 )
