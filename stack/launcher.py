@@ -371,6 +371,15 @@ def clean(settings: Settings) -> None:
     ]
     if running:
         raise StackError(f"refusing to clean while running: {', '.join(running)}; run `down`")
+    airflow = sorted(
+        pid_file.stem
+        for pid_file in (settings.home / "run").glob("airflow-*.pid")
+        if procs.read_pid_any(pid_file) is not None
+    )
+    if airflow:
+        raise StackError(
+            f"refusing to clean while Airflow runs: {', '.join(airflow)}; run `make ui-stop`"
+        )
     if settings.home.exists():
         shutil.rmtree(settings.home)
         say(f"removed {settings.home}")

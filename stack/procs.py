@@ -27,6 +27,15 @@ def read_pid(pid_file: Path, marker: str) -> int | None:
     return pid if is_alive(pid) and marker in cmdline(pid) else None
 
 
+def read_pid_any(pid_file: Path) -> int | None:
+    """Return the pid in ``pid_file`` if that process is alive, whatever its command line."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if is_alive(pid) else None
+
+
 def is_alive(pid: int) -> bool:
     """Return True if process ``pid`` exists and is not a zombie."""
     try:
