@@ -118,6 +118,10 @@ def _words(text: str) -> list[str]:
     return [word.strip() for word in text.replace(",", " ").split() if word.strip()]
 
 
+#: The database the benchmarks read and fill (the stack's user may create ``pinterest_*``).
+BENCH_DATABASE = "pinterest_bench"
+
+
 def _positive(env: Mapping[str, str], name: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"{name} must be positive, got {env.get(name)!r}")
@@ -125,8 +129,14 @@ def _positive(env: Mapping[str, str], name: str, value: int) -> int:
 
 
 def stack_env() -> dict[str, str]:
-    """Return the process environment with the stack's Airflow variables and connections."""
+    """Return the process environment with the stack's Airflow variables and connections.
+
+    The MySQL connection points at :data:`BENCH_DATABASE`, the benchmarks' own copy of the
+    tables, so the events they add never touch the stack's ``pinterest_data``.
+    """
     env = {**os.environ, **airflow_env()}
+    mysql = json.loads(env["AIRFLOW_CONN_PINTEREST_MYSQL"])
+    env["AIRFLOW_CONN_PINTEREST_MYSQL"] = json.dumps({**mysql, "schema": BENCH_DATABASE})
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "plugins")])
     return env
 

@@ -1,8 +1,10 @@
 """The benchmarks' data: real rows from the stack's MySQL, and extra events for the scale runs.
 
-The stack seeds 11,000 events and the ``pinterest`` user may only use the ``pinterest_data``
-database, so the scale benchmark adds the events it lacks to the same three tables, with ids
-from :data:`BENCH_ID_BASE` up, far above the seed's. The rows come from the seed generator
+The benchmarks use a database of their own, ``pinterest_bench`` (see
+:func:`bench.common.stack_env`), created and seeded like the stack's (11,000 events, seed 42)
+on first use, so nothing they add reaches ``pinterest_data``. The scale benchmark adds the
+events it lacks to its three tables, with ids from :data:`BENCH_ID_BASE` up, far above the
+seed's. The rows come from the seed generator
 (:func:`include.seed.generator.generate_events`, seed :data:`BENCH_SEED`) with their ids
 shifted; each chunk of events is one transaction over the three tables, so the tables never
 disagree on how many rows they hold. Adding is idempotent (only what is missing is added) and
@@ -25,10 +27,14 @@ from include.pinterest.batch import complete_event_ids_sql
 from include.pinterest.tables import PIN, Table, quote_identifier
 from include.seed.generator import TABLES as SEED_TABLES
 from include.seed.generator import generate_events
+from include.seed.loader import load_events
 
 #: First id of the events the benchmarks add; the seed's ids stay far below it.
 BENCH_ID_BASE = 10_000_000
 BENCH_SEED = 20260
+#: The stack's own seed, loaded into the benchmarks' database first.
+SEED_EVENTS = 11_000
+SEED = 42
 CHUNK_EVENTS = 2_000
 
 
@@ -73,9 +79,39 @@ def bench_events(conn: MySQLdb.Connection) -> int:
     return int(count)
 
 
+def prepare_database() -> None:
+    """Create the benchmarks' database with the stack's seed if it does not exist yet."""
+    conn_info = json.loads(os.environ["AIRFLOW_CONN_PINTEREST_MYSQL"])
+    server = MySQLdb.connect(
+        host=conn_info["host"],
+        port=int(conn_info["port"]),
+        user=conn_info["login"],
+        password=conn_info["password"],
+        charset="utf8mb4",
+    )
+    try:
+        with server.cursor() as cursor:
+            cursor.execute(
+                f"CREATE DATABASE IF NOT EXISTS {quote_identifier_name(conn_info['schema'])} "
+                "CHARACTER SET utf8mb4"
+            )
+    finally:
+        server.close()
+    with mysql() as conn:
+        load_events(conn, SEED_EVENTS, SEED)
+
+
+def quote_identifier_name(name: str) -> str:
+    """Return a database name backquoted, refusing anything but letters, digits and '_'."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unexpected database name {name!r}")
+    return f"`{name}`"
+
+
 def ensure_events(needed: int) -> dict[str, Any]:
     """Add events until at least ``needed`` are complete; return what was there and added."""
     started = time.monotonic()
+    prepare_database()
     with mysql() as conn:
         before = complete_events(conn)
         already = bench_events(conn)
