@@ -54,7 +54,6 @@ class Options:
         profiled anyway when the ratio to the native producer misses its target.
     :param step_timeout: Seconds a scale task may take (``BENCH_STEP_TIMEOUT``); a batch size
         whose task overruns is not repeated, and larger ones are not run.
-    :param preview_fixes: Apply :mod:`bench.fixes` in the scale tasks (``BENCH_PREVIEW_FIXES``).
     """
 
     repeats: int
@@ -68,7 +67,6 @@ class Options:
     keep_events: bool
     profile: bool
     step_timeout: int
-    preview_fixes: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Options:
@@ -106,7 +104,6 @@ class Options:
             step_timeout=_positive(
                 env, "BENCH_STEP_TIMEOUT", int(env.get("BENCH_STEP_TIMEOUT", "240"))
             ),
-            preview_fixes=env.get("BENCH_PREVIEW_FIXES", "0") not in ("", "0", "false", "no"),
         )
 
 

@@ -59,10 +59,7 @@ def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
         right.set_ylim(bottom=0)
         right.set_xlabel("events per run (3 records each)")
         right.set_ylabel("records per second")
-        title = "Extract-and-post path against batch size"
-        if scale.get("preview_fixes"):
-            title += " (BENCH_PREVIEW_FIXES)"
-        right.set_title(title)
+        right.set_title("Extract-and-post path against batch size")
         right.grid(True, which="both", alpha=0.3)
         memory = right.twinx()
         memory.plot(

@@ -347,7 +347,6 @@ def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]
         growth = round(big["us_per_event"] / prev["us_per_event"], 3)
     return {
         "staging": options.staging,
-        "preview_fixes": options.preview_fixes,
         "sizes": sizes,
         "overran": overran,
         "time_per_event_growth": growth,

@@ -127,7 +127,6 @@ def one_run(env: dict[str, str], events: int, staging_base: str, timeout: float)
         "process_s": sum(task["process_seconds"] for task in tasks.values()),
         "peak_rss_mib": {name: round(task["peak_rss_mib"], 1) for name, task in tasks.items()},
         "bytes": sum(tasks[f"post_{kind}"]["result"]["bytes"] for kind in KINDS),
-        "previews": tasks["post_pin"].get("previews", []),
     }
 
 

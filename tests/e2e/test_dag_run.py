@@ -7,7 +7,6 @@ import os
 from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from stack.run_pipeline import airflow, latest_run_xcoms, run_dag
@@ -26,18 +25,6 @@ def env() -> dict[str, str]:
     environment = dict(os.environ)
     assert airflow(environment, "db", "migrate") == 0
     return environment
-
-
-@pytest.fixture(scope="module")
-def s3() -> Any:
-    conn = json.loads(os.environ["AIRFLOW_CONN_PINTEREST_S3"])
-    return boto3.client(
-        "s3",
-        endpoint_url=conn["extra"]["endpoint_url"],
-        aws_access_key_id=conn["login"],
-        aws_secret_access_key=conn["password"],
-        region_name="us-east-1",
-    )
 
 
 @pytest.fixture(scope="module")

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from include.pinterest.triggers import NewSinkObjectsTrigger
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def s3() -> Any:
-    if "AIRFLOW_CONN_PINTEREST_S3" not in os.environ:
-        pytest.skip("the local stack has not been set up: run make stack-up")
-    conn = json.loads(os.environ["AIRFLOW_CONN_PINTEREST_S3"])
-    return boto3.client(
-        "s3",
-        endpoint_url=conn["extra"]["endpoint_url"],
-        aws_access_key_id=conn["login"],
-        aws_secret_access_key=conn["password"],
-        region_name="us-east-1",
-    )
 
 
 def _first_event(trigger: NewSinkObjectsTrigger) -> dict[str, Any]:
