@@ -49,7 +49,6 @@ class Options:
     :param only: Benchmarks to run, of :data:`BENCHMARKS` (``BENCH_ONLY``, default all).
     :param staging: ``s3`` (as the DAG, in the bucket) or ``file`` (a local folder) for the
         files the scale benchmark's tasks pass on (``BENCH_STAGING``).
-    :param keep_events: Keep the events added for the scale benchmark (``BENCH_KEEP_EVENTS``).
     :param profile: Profile the REST path with pyinstrument (``BENCH_PROFILE``); it is
         profiled anyway when the ratio to the native producer misses its target.
     :param step_timeout: Seconds a scale task may take (``BENCH_STEP_TIMEOUT``); a batch size
@@ -64,7 +63,6 @@ class Options:
     dag_events: int
     only: frozenset[str]
     staging: str
-    keep_events: bool
     profile: bool
     step_timeout: int
 
@@ -99,7 +97,6 @@ class Options:
             dag_events=_positive(env, "BENCH_DAG_EVENTS", int(env.get("BENCH_DAG_EVENTS", "500"))),
             only=only,
             staging=staging,
-            keep_events=env.get("BENCH_KEEP_EVENTS", "0") not in ("", "0", "false", "no"),
             profile=env.get("BENCH_PROFILE", "0") not in ("", "0", "false", "no"),
             step_timeout=_positive(
                 env, "BENCH_STEP_TIMEOUT", int(env.get("BENCH_STEP_TIMEOUT", "240"))

@@ -98,11 +98,8 @@ def main() -> int:
     )
     setup = data.ensure_events(needed)
     results["events_setup"] = setup
-    if setup["added"]:
-        print(
-            f"Added {setup['added']:,} events (ids from {data.BENCH_ID_BASE:,}) in "
-            f"{setup['seconds']} s: {setup['complete_after']:,} complete events"
-        )
+    if setup["loaded"]:
+        print(f"Loaded {setup['loaded']:,} events into {setup['database']} in {setup['seconds']} s")
     rows = data.fetch_rows(PIN, max(options.records, options.per_record, options.landing_records))
     sink = sink_running(settings)
     work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -127,7 +124,7 @@ def main() -> int:
                 failures.append(name)
             results[name]["bench_seconds"] = round(time.monotonic() - began, 1)
     finally:
-        cleanup(options, settings.bucket, client, work_dir)
+        cleanup(settings.bucket, client, work_dir)
 
     results["targets"] = targets(options, results)
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -494,9 +491,9 @@ def print_targets(found: dict[str, Any]) -> None:
     )
 
 
-def cleanup(options: Options, bucket: str, client: Any, work_dir: Path) -> None:
-    """Delete staged files, the bench topics' records and, unless kept, the added events."""
-    from bench import data, topics
+def cleanup(bucket: str, client: Any, work_dir: Path) -> None:
+    """Delete the staged files and the bench topics."""
+    from bench import topics
     from bench.landing import s3_client
 
     try:
@@ -510,10 +507,6 @@ def cleanup(options: Options, bucket: str, client: Any, work_dir: Path) -> None:
         print(f"could not delete s3://{bucket}/staging/bench/: {e}", file=sys.stderr)
     shutil.rmtree(work_dir, ignore_errors=True)
     topics.delete(client, list(topics.UNSUNK.values()))
-    if not options.keep_events:
-        removed = data.remove_events()
-        if removed:
-            print(f"\nRemoved the {removed:,} events added for the benchmarks")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # Install the Debian packages the local stack needs, once. Safe to run again.
 set -euo pipefail
 
-packages=(mariadb-server mariadb-client pkg-config default-libmysqlclient-dev maven chromium)
+packages=(mariadb-server mariadb-client pkg-config default-libmysqlclient-dev maven
+    openjdk-17-jdk-headless python3-venv chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

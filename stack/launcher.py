@@ -213,15 +213,7 @@ def up(ctx: Context) -> None:
     """Start every service that is not running and wait until each is healthy."""
     began = time.monotonic()
     for svc in SERVICES:
-        elapsed, note = ensure_running(ctx, svc)
-        say(f"{svc.name:<11} healthy   {elapsed:6.1f} s  {note}")
-        for step in (s for s in STEPS if s.after == svc.name):
-            started = time.monotonic()
-            try:
-                result = step.run(ctx)
-            except StackError as err:
-                raise StackError(f"{step.name}: {err}") from None
-            say(f"{step.name:<11} done      {time.monotonic() - started:6.1f} s  {result}")
+        start_service(ctx, svc.name)
     say(f"{'total':<11}           {time.monotonic() - began:6.1f} s")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from stack.run_pipeline import airflow, latest_run_xcoms, run_dag
+from tests.support import records_in
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -40,18 +41,6 @@ def _staged_ids(s3: Any, uri: str) -> list[int]:
     return [int(i) for i in json.loads(body)["event_ids"]]
 
 
-def _records_in_bucket(s3: Any, bucket: str, topic: str) -> list[dict[str, Any]]:
-    records = []
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"topics/{topic}/partition=0/"
-    )
-    for page in pages:
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            records += [json.loads(line) for line in body.splitlines() if line.strip()]
-    return records
-
-
 def test_every_chosen_event_lands_in_all_three_topics(first_run: dict[str, Any], s3: Any) -> None:
     chosen = _staged_ids(s3, first_run["choose_batch"]["uri"])
     assert len(chosen) == BATCH_SIZE
@@ -59,7 +48,7 @@ def test_every_chosen_event_lands_in_all_three_topics(first_run: dict[str, Any],
     for kind, id_column in KINDS.items():
         post = first_run[f"post_{kind}"]
         assert post["records_acknowledged"] == BATCH_SIZE
-        records = _records_in_bucket(s3, bucket, post["topic"])
+        records = records_in(s3, bucket, post["topic"])
         landed_ids = {r[id_column] for r in records if id_column in r}
         assert set(chosen) <= landed_ids, f"{post['topic']}: {set(chosen) - landed_ids} missing"
         verdict = first_run["verify_landing"]["topics"][kind]
@@ -73,13 +62,11 @@ def test_records_hold_the_table_columns_as_json(first_run: dict[str, Any], s3: A
     chosen = set(_staged_ids(s3, first_run["choose_batch"]["uri"]))
     pins = [
         r
-        for r in _records_in_bucket(s3, bucket, first_run["post_pin"]["topic"])
+        for r in records_in(s3, bucket, first_run["post_pin"]["topic"])
         if r.get("index") in chosen
     ]
     geos = [
-        r
-        for r in _records_in_bucket(s3, bucket, first_run["post_geo"]["topic"])
-        if r.get("ind") in chosen
+        r for r in records_in(s3, bucket, first_run["post_geo"]["topic"]) if r.get("ind") in chosen
     ]
     assert {"index", "unique_id", "title", "follower_count", "category"} <= set(pins[-1])
     assert {"ind", "timestamp", "latitude", "longitude", "country"} == set(geos[-1])

@@ -26,6 +26,7 @@ from stack.run_pipeline import latest_run_xcoms
 from stack.services import SERVICES, Context
 from stack.settings import REPO
 from tests.seed.mysql import parse_connection
+from tests.support import records_in
 
 DAG_ID = "pinterest_emulation"
 KINDS = ("pin", "geo", "user")
@@ -171,19 +172,6 @@ def landed(client: Any, bucket: str, topic: str, id_column: str) -> Counter[str]
     for record in records_in(client, bucket, topic):
         found[str(record[id_column])] += 1
     return found
-
-
-def records_in(client: Any, bucket: str, topic: str) -> list[dict[str, Any]]:
-    """Return every record of every object the sink wrote for ``topic``, in key order."""
-    records = []
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"topics/{topic}/partition=0/"
-    )
-    for page in pages:
-        for obj in page.get("Contents", []):
-            body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            records += [json.loads(line) for line in body.splitlines() if line.strip()]
-    return records
 
 
 def dags_test(

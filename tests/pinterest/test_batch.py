@@ -1,15 +1,9 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from include.pinterest.batch import batch_seed, choose_events, complete_event_ids_sql
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import stdout_under_hash_seeds
 
 
 def test_same_seed_same_events_and_different_seed_different_events() -> None:
@@ -35,17 +29,7 @@ def test_empty_tables_are_a_clear_error() -> None:
 
 def test_seed_is_stable_across_processes() -> None:
     code = "from include.pinterest.batch import batch_seed; print(batch_seed('u', '2026'))"
-    seeds = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        for hash_seed in ("1", "2")
-    }
-    assert seeds == {str(batch_seed("u", "2026"))}
+    assert stdout_under_hash_seeds(code) == {str(batch_seed("u", "2026"))}
     assert batch_seed("u", 1) != batch_seed("u", 2)
 
 

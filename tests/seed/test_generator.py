@@ -1,12 +1,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from itertools import islice, pairwise
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +21,8 @@ from include.seed.generator import (
     format_follower_count,
     generate_events,
 )
+from tests.support import stdout_under_hash_seeds
 
-REPO = Path(__file__).resolve().parents[2]
 DIGEST_CODE = """
 import hashlib
 from include.seed.generator import TABLES, generate_events
@@ -57,17 +53,7 @@ def test_same_seed_gives_identical_rows() -> None:
 
 
 def test_same_seed_gives_identical_rows_in_other_processes() -> None:
-    digests = {
-        subprocess.run(
-            [sys.executable, "-c", DIGEST_CODE],
-            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        for hash_seed in ("1", "2")
-    }
-    assert digests == {digest(2000, 42)}
+    assert stdout_under_hash_seeds(DIGEST_CODE) == {digest(2000, 42)}
 
 
 def test_different_seeds_give_different_rows() -> None:

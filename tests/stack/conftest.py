@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from stack.services import SERVICES, Context
@@ -33,20 +31,6 @@ def keys(settings: Settings) -> Secrets:
 def ctx(settings: Settings, keys: Secrets) -> Context:
     """The context the launcher's own checks take."""
     return Context(settings, keys)
-
-
-@pytest.fixture(scope="session")
-def s3(settings: Settings, keys: Secrets) -> Any:
-    """A boto3 S3 client for SeaweedFS with the stack's keys."""
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=keys.s3_access_key,
-        aws_secret_access_key=keys.s3_secret_key,
-        region_name="us-east-1",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 
 from stack import procs
 from stack.services import SERVICES
-from stack.settings import MYSQL_DATABASE, MYSQL_USER, REPO, Secrets, Settings
+from stack.settings import MYSQL_DATABASE, MYSQL_USER, Secrets, Settings
 from tests.stack.helpers import run_launcher
 
 pytestmark = pytest.mark.stack
@@ -45,8 +45,6 @@ def test_status_reports_every_service_healthy() -> None:
 
 
 def test_tables_hold_the_seeded_rows(settings: Settings, keys: Secrets) -> None:
-    if not (REPO / "include" / "seed" / "__main__.py").exists():
-        pytest.skip("include/seed is not there yet")
     import MySQLdb
 
     conn = MySQLdb.connect(

@@ -6,12 +6,9 @@ The ``airflow_ui`` fixture starts the api-server, scheduler, dag-processor and t
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 
 from stack import airflow_ui
@@ -36,17 +33,4 @@ def api(airflow_ui_settings: Settings) -> AirflowApi:
     """A REST API client logged in as the UI's admin user."""
     return AirflowApi(
         airflow_ui.base_url(airflow_ui_settings), airflow_ui.login(airflow_ui_settings)
-    )
-
-
-@pytest.fixture(scope="session")
-def s3(airflow_ui_settings: Settings) -> Any:
-    """A boto3 S3 client with the credentials of the ``pinterest_s3`` connection."""
-    conn = json.loads(os.environ["AIRFLOW_CONN_PINTEREST_S3"])
-    return boto3.client(
-        "s3",
-        endpoint_url=conn["extra"]["endpoint_url"],
-        aws_access_key_id=conn["login"],
-        aws_secret_access_key=conn["password"],
-        region_name=conn["extra"].get("region_name", "us-east-1"),
     )
