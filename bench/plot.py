@@ -22,13 +22,14 @@ def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
 
     if sweep.get("points"):
-        points = sweep["points"]
-        left.plot(
-            [p["records_per_request"] for p in points],
-            [p["rate"] for p in points],
-            marker="o",
-            label="KafkaRestOperator (REST proxy)",
-        )
+        for in_flight in sorted({p.get("requests_in_flight", 1) for p in sweep["points"]}):
+            points = [p for p in sweep["points"] if p.get("requests_in_flight", 1) == in_flight]
+            left.plot(
+                [p["records_per_request"] for p in points],
+                [p["rate"] for p in points],
+                marker="o",
+                label=f"KafkaRestOperator, {in_flight} requests in flight",
+            )
         native = (throughput.get("native") or {}).get("rate")
         original = (throughput.get("one_post_per_record") or {}).get("rate")
         if native:

@@ -5,7 +5,8 @@ Measures, each ``BENCH_REPEATS`` times (medians reported):
 1. ``throughput``: a native confluent-kafka producer (acks=all), :class:`KafkaRestOperator`
    with its defaults through the REST proxy, the same bodies posted raw (the proxy's share),
    and the original loop's one POST per record; records per second and ratios.
-2. ``sweep``: the operator's throughput against ``max_records_per_request``.
+2. ``sweep``: the operator's throughput against ``max_records_per_request`` and
+   ``max_requests_in_flight``.
 3. ``scale``: the DAG's extract-and-post tasks for each of ``BENCH_SCALES`` events, each
    task in its own process: seconds, records per second, peak RSS per task.
 4. ``landing``: from the last acknowledgement to the object in S3 (needs the S3 sink).
@@ -55,6 +56,7 @@ TARGET_PEAK_RSS_MIB = 1024.0
 #: and still count as linear growth.
 LINEAR_TOLERANCE = 1.3
 SWEEP_SIZES = (1, 10, 100, 500, 1000, 2000, 5000)
+SWEEP_IN_FLIGHT = (1, 2, 4, 8)
 #: Requests per sweep point at most, so the small request sizes stay quick.
 SWEEP_MAX_REQUESTS = 100
 
@@ -155,7 +157,8 @@ def bench_throughput(
 
     topic, key = UNSUNK["pin"], "index"
     records = rows[: options.records]
-    default_size = 500
+    default_size = throughput.operator_default("max_records_per_request")
+    in_flight = throughput.operator_default("max_requests_in_flight")
     runs: dict[str, list[throughput.Run]] = {
         "native": [],
         "operator": [],
@@ -166,7 +169,7 @@ def bench_throughput(
         runs["native"].append(throughput.native(bootstrap, topic, records, key))
         runs["operator"].append(throughput.operator(REST_CONN_ID, topic, records, key))
         runs["raw_posts"].append(
-            throughput.raw_posts(REST_CONN_ID, topic, records, key, default_size)
+            throughput.raw_posts(REST_CONN_ID, topic, records, key, default_size, in_flight)
         )
         runs["one_post_per_record"].append(
             throughput.one_post_per_record(REST_CONN_ID, topic, rows[: options.per_record])
@@ -238,37 +241,56 @@ def profile_operator(records: list[dict[str, Any]], topic: str, key: str) -> str
 
 
 def bench_sweep(options: Options, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Operator throughput for each request size of :data:`SWEEP_SIZES`."""
+    """Operator throughput against request size (one and the default number of requests in
+    flight), and against requests in flight at the default request size."""
     from bench import throughput
     from bench.topics import UNSUNK
 
-    points = []
-    for size in SWEEP_SIZES:
+    default_size = throughput.operator_default("max_records_per_request")
+    default_in_flight = throughput.operator_default("max_requests_in_flight")
+
+    def point(size: int, in_flight: int) -> dict[str, Any]:
         count = min(options.records, size * SWEEP_MAX_REQUESTS)
-        sample = rows[:count]
         runs = [
             throughput.operator(
-                REST_CONN_ID, UNSUNK["pin"], sample, "index", max_records_per_request=size
+                REST_CONN_ID,
+                UNSUNK["pin"],
+                rows[:count],
+                "index",
+                max_records_per_request=size,
+                max_requests_in_flight=in_flight,
             )
             for _ in range(options.repeats)
         ]
-        points.append(
-            {
-                "records_per_request": size,
-                "records": count,
-                "requests": runs[0].requests,
-                "seconds": round(median(r.seconds for r in runs), 4),
-                "rate": round(median(r.rate for r in runs), 1),
-            }
+        found = {
+            "records_per_request": size,
+            "requests_in_flight": in_flight,
+            "records": count,
+            "requests": runs[0].requests,
+            "seconds": round(median(r.seconds for r in runs), 4),
+            "rate": round(median(r.rate for r in runs), 1),
+        }
+        print(
+            f"  {size} records per request, {in_flight} in flight: {found['rate']:,.0f} records/s",
+            flush=True,
         )
-        print(f"  {size} records per request: {points[-1]['rate']:,.0f} records/s", flush=True)
-    print(
-        table(
-            ("records/request", "records", "requests", "seconds", "records/s"),
-            [tuple(p.values()) for p in points],
-        )
-    )
-    return {"default_records_per_request": 500, "points": points}
+        return found
+
+    points = [
+        point(size, in_flight)
+        for in_flight in sorted({1, default_in_flight})
+        for size in SWEEP_SIZES
+    ]
+    in_flight_points = [point(default_size, n) for n in SWEEP_IN_FLIGHT]
+    headers = ("records/request", "in flight", "records", "requests", "seconds", "records/s")
+    print(table(headers, [tuple(p.values()) for p in points]))
+    print(table(headers, [tuple(p.values()) for p in in_flight_points]))
+    return {
+        "default_records_per_request": default_size,
+        "default_requests_in_flight": default_in_flight,
+        "points": points,
+        "in_flight_points": in_flight_points,
+    }
 
 
 def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]:

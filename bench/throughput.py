@@ -8,9 +8,11 @@ of each way of sending, as it is in production.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +29,11 @@ NATIVE_CONFIG = {
     "enable.idempotence": True,
     "linger.ms": 5,
 }
+
+
+def operator_default(name: str) -> Any:
+    """Return the default of one of :class:`KafkaRestOperator`'s settings."""
+    return inspect.signature(KafkaRestOperator.__init__).parameters[name].default
 
 
 @dataclass(frozen=True)
@@ -148,12 +155,17 @@ def one_post_per_record(conn_id: str, topic: str, rows: Sequence[Mapping[str, An
 
 
 def raw_posts(
-    conn_id: str, topic: str, rows: Sequence[Mapping[str, Any]], key: str, per_request: int
+    conn_id: str,
+    topic: str,
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    per_request: int,
+    in_flight: int,
 ) -> Run:
-    """Post ``rows`` as bodies encoded before the clock starts, over one session.
+    """Post ``rows`` as bodies encoded before the clock starts, ``in_flight`` at a time.
 
-    This is the REST proxy's share of the operator's time: the same requests without the
-    operator's encoding, checks and bookkeeping.
+    This is the REST proxy's share of the operator's time: the same requests, as many at once,
+    without the operator's encoding, checks and bookkeeping.
 
     :raises RuntimeError: if a request is not answered with HTTP 200.
     """
@@ -171,12 +183,16 @@ def raw_posts(
         ).encode()
         for i in range(0, len(rows), per_request)
     ]
-    session = requests.Session()
     url = f"{hook.base_url}/topics/{topic}"
     headers = {"Content-Type": PRODUCE_CONTENT_TYPE}
-    started = time.perf_counter()
-    for body in bodies:
-        response = session.post(url, data=body, headers=headers, timeout=30)
+
+    def post(body: bytes) -> None:
+        response = hook.get_conn().post(url, data=body, headers=headers, timeout=30)
         if response.status_code != 200 or "error_code" in response.text:
             raise RuntimeError(f"raw post: HTTP {response.status_code}: {response.text[:200]!r}")
-    return Run(len(rows), time.perf_counter() - started, len(bodies))
+
+    with ThreadPoolExecutor(in_flight) as pool:
+        started = time.perf_counter()
+        list(pool.map(post, bodies))
+        seconds = time.perf_counter() - started
+    return Run(len(rows), seconds, len(bodies))

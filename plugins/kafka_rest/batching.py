@@ -11,7 +11,7 @@ from typing import Any
 from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingRecord:
     """
     A record ready to send, with what is needed to report on it.
@@ -53,10 +53,11 @@ def iter_batches(
     batch: list[PendingRecord] = []
     size = PRODUCE_BODY_OVERHEAD
     for item in items:
-        if batch and size + 1 + item.size > max_bytes:
+        item_size = len(item.encoded)
+        if batch and size + 1 + item_size > max_bytes:
             yield batch
             batch, size = [], PRODUCE_BODY_OVERHEAD
-        size += item.size + (1 if batch else 0)
+        size += item_size + (1 if batch else 0)
         batch.append(item)
         if len(batch) >= max_records:
             yield batch

@@ -83,18 +83,18 @@ def dumps_record(record: Mapping[str, Any]) -> str:
     Return a flat record as compact JSON: the same text, and the same errors, as
     ``dumps_compact(encode_record(record))``, several times faster for the usual values.
 
-    Strings, numbers, booleans and None go through the C encoder as they are; dates, times and
-    decimals are converted on the way. A record with nested values, non-string column names,
-    or any value the fast path refuses is encoded by :func:`encode_record`, so the error names
-    the column.
+    A plain ``dict`` of string columns holding strings, numbers, booleans, None, dates, times
+    and decimals goes through the C encoder, dates, times and decimals converted on the way.
+    Any other record (nested values, subclasses, non-string column names), or one the fast
+    path refuses, is encoded by :func:`encode_record`, so an error names the column.
 
     :param record: Column name to value, such as a database row.
     :raises RecordEncodingError: naming the column whose value JSON cannot hold.
     """
     if (
-        isinstance(record, dict)
-        and all(type(column) is str for column in record)
-        and not any(isinstance(value, _NESTED) for value in record.values())
+        type(record) is dict
+        and _STR_ONLY.issuperset(map(type, record))
+        and _FLAT_TYPES.issuperset(map(type, record.values()))
     ):
         try:
             return _FAST_ENCODER.encode(record)
@@ -111,8 +111,11 @@ def _fast_default(value: Any) -> JSONValue:
     raise TypeError(type(value).__name__)
 
 
-# Concrete types, so the check stays cheap; other mappings fall back via _fast_default.
-_NESTED = (dict, list, tuple)
+# Exact types, so the check is one pass in C; subclasses and anything else take the slow path.
+_STR_ONLY = frozenset({str})
+_FLAT_TYPES = frozenset(
+    {str, int, float, bool, type(None), Decimal, datetime.datetime, datetime.date, datetime.time}
+)
 _FAST_ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_fast_default
 )

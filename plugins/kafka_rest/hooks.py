@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -169,11 +170,25 @@ class KafkaRestHook(BaseHook):
         return self.settings.base_url
 
     def get_conn(self) -> requests.Session:
-        """Return the hook's session, with its headers, auth, TLS settings and retries."""
-        return self._session
+        """
+        Return the calling thread's session, with the hook's headers, auth, TLS settings and
+        retries.
+
+        Each thread gets a session of its own, so one hook may serve requests from several
+        threads at once.
+        """
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._new_session()
+            self._sessions.session = session
+        return session
 
     @cached_property
-    def _session(self) -> requests.Session:
+    def _sessions(self) -> threading.local:
+        # Made on first use rather than in __init__: a threading.local cannot be deep-copied.
+        return threading.local()
+
+    def _new_session(self) -> requests.Session:
         settings = self.settings
         retry = _LoggedRetry(
             total=settings.max_retries,

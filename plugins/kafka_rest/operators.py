@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 
-from kafka_rest.batching import PendingRecord, iter_batches, iter_source, request_size
+from kafka_rest.batching import PendingRecord, iter_batches, iter_source
 from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD, dumps_compact, dumps_record, to_json_value
 from kafka_rest.exceptions import (
     KafkaRestError,
@@ -19,7 +19,7 @@ from kafka_rest.exceptions import (
     RecordEncodingError,
 )
 from kafka_rest.hooks import KafkaRestHook
-from kafka_rest.results import RecordError, RecordOffset
+from kafka_rest.sending import BatchSender, SendFailure, SendTally
 
 if TYPE_CHECKING:
     import jinja2
@@ -27,39 +27,30 @@ if TYPE_CHECKING:
 
 #: API Gateway refuses request bodies over 10 MB.
 MAX_BYTES_LIMIT = 10 * 1024 * 1024
+#: Each request in flight has a thread of its own.
+MAX_REQUESTS_IN_FLIGHT_LIMIT = 32
 FAILED_RECORDS_LOGGED = 20
-
-
-@dataclass
-class _Tally:
-    sent: int = 0
-    acknowledged: int = 0
-    resent: int = 0
-    requests: int = 0
-    bytes: int = 0
-    offsets: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-    def add_offset(self, outcome: RecordOffset) -> None:
-        low, high = self.offsets.get(outcome.partition, (outcome.offset, outcome.offset))
-        self.offsets[outcome.partition] = (min(low, outcome.offset), max(high, outcome.offset))
 
 
 class KafkaRestOperator(BaseOperator):
     """
     Send JSON records to a Kafka topic through a Kafka REST proxy, and fail if any is lost.
 
-    Records are encoded with :func:`~kafka_rest.encoding.encode_record` and sent in requests
-    bounded by count and by body size. After each request, records that failed with a
-    retryable error (a 5xx error code, a timeout, a request that failed after the hook's own
-    retries) are sent again, and only those, up to ``max_send_attempts`` times; an
-    acknowledged record is never sent again. A record that fails with an error not worth
-    retrying, or still fails after the last attempt, fails the task with one
-    :class:`~kafka_rest.exceptions.KafkaRestError`, and the records after it are not sent; when
-    sending again cannot help (a record over ``max_bytes_per_request``, an error not worth
-    retrying), it is a :class:`~kafka_rest.exceptions.KafkaRestRecordsRefusedError`, which
-    Airflow does not retry.
+    Records are encoded with :func:`~kafka_rest.encoding.dumps_record` and sent in requests
+    bounded by count and by body size, with up to ``max_requests_in_flight`` requests waiting
+    for an answer at once. Answers are settled in order: records that failed with a retryable
+    error (a 5xx error code, a timeout, a request that failed after the hook's own retries)
+    are sent again, and only those, up to ``max_send_attempts`` times; an acknowledged record
+    is never sent again. A record that fails with an error not worth retrying, or still fails
+    after the last attempt, fails the task with one
+    :class:`~kafka_rest.exceptions.KafkaRestError` naming the records not acknowledged, once
+    the requests already in flight have been answered; the records after them are not sent.
+    When sending again cannot help (a record over ``max_bytes_per_request``, an error not
+    worth retrying), it is a :class:`~kafka_rest.exceptions.KafkaRestRecordsRefusedError`,
+    which Airflow does not retry.
     Delivery is at least once: a lost answer or a task retried by Airflow can send a record
-    twice.
+    twice. Records of different requests may reach Kafka out of order unless
+    ``max_requests_in_flight`` is 1.
 
     Returns a summary for XCom, never the records: the topic, counts, requests, bytes,
     seconds, and the first and last offset acknowledged per partition.
@@ -77,11 +68,14 @@ class KafkaRestOperator(BaseOperator):
     :param max_records_per_request: Most records in one request (default 1000).
     :param max_bytes_per_request: Largest request body, in bytes; at most 10 MiB, the API
         Gateway limit. A record larger than this on its own fails the task.
+    :param max_requests_in_flight: Most requests waiting for an answer at once, each from a
+        thread of its own (default 4, at most 32). Use 1 to keep records in order.
     :param max_send_attempts: How many times a record is sent before the task gives up on it.
         With the defaults (5 attempts, waits of 1, 2, 4 and 8 s, each attempt itself retried
         by the hook for about 6 s when no answer comes), a batch rides out a REST proxy or
         Kafka broker outage of about half a minute.
     :param retry_backoff: Seconds to wait before the first resend; doubled for each later one.
+    :raises ValueError: at construction, for a setting out of its range.
     """
 
     template_fields: Sequence[str] = ("topic", "records", "kafka_rest_conn_id")
@@ -96,6 +90,7 @@ class KafkaRestOperator(BaseOperator):
         kafka_rest_conn_id: str = KafkaRestHook.default_conn_name,
         max_records_per_request: int = 1000,
         max_bytes_per_request: int = 5 * 1024 * 1024,
+        max_requests_in_flight: int = 4,
         max_send_attempts: int = 5,
         retry_backoff: float = 1.0,
         **kwargs: Any,
@@ -112,6 +107,9 @@ class KafkaRestOperator(BaseOperator):
             raise ValueError(f"key_field must be a non-empty string or None, got {key_field!r}")
         _check_int("max_records_per_request", max_records_per_request, 1, None)
         _check_int("max_bytes_per_request", max_bytes_per_request, 1, MAX_BYTES_LIMIT)
+        _check_int(
+            "max_requests_in_flight", max_requests_in_flight, 1, MAX_REQUESTS_IN_FLIGHT_LIMIT
+        )
         _check_int("max_send_attempts", max_send_attempts, 1, None)
         if isinstance(retry_backoff, bool) or not isinstance(retry_backoff, int | float):
             raise ValueError(f"retry_backoff must be a number of seconds, got {retry_backoff!r}")
@@ -125,6 +123,7 @@ class KafkaRestOperator(BaseOperator):
         self.kafka_rest_conn_id = kafka_rest_conn_id
         self.max_records_per_request = max_records_per_request
         self.max_bytes_per_request = max_bytes_per_request
+        self.max_requests_in_flight = max_requests_in_flight
         self.max_send_attempts = max_send_attempts
         self.retry_backoff = retry_backoff
 
@@ -148,18 +147,28 @@ class KafkaRestOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started_at = datetime.now(UTC)
         started = time.monotonic()
-        tally = _Tally()
         self.log.info(
             "Sending records to topic %s through connection %s (at most %d records or %d bytes "
-            "per request)",
+            "per request, %d requests in flight)",
             self.topic,
             self.kafka_rest_conn_id,
             self.max_records_per_request,
             self.max_bytes_per_request,
+            self.max_requests_in_flight,
         )
-        items = self._pending_records(iter_source(self.records), tally)
-        for batch in iter_batches(items, self.max_records_per_request, self.max_bytes_per_request):
-            self._send_batch(batch, tally)
+        sender = BatchSender(
+            self.hook,
+            self.topic,
+            max_in_flight=self.max_requests_in_flight,
+            max_attempts=self.max_send_attempts,
+            retry_backoff=self.retry_backoff,
+            log=self.log,
+        )
+        with sender:
+            failures = self._send_all(sender)
+        tally = sender.tally
+        if failures:
+            self._fail(failures, tally)
 
         seconds = time.monotonic() - started
         offsets = {
@@ -190,8 +199,16 @@ class KafkaRestOperator(BaseOperator):
             "finished_at": datetime.now(UTC).isoformat(),
         }
 
+    def _send_all(self, sender: BatchSender) -> list[SendFailure]:
+        items = self._pending_records(iter_source(self.records), sender)
+        for batch in iter_batches(items, self.max_records_per_request, self.max_bytes_per_request):
+            failure = sender.submit(batch)
+            if failure is not None:
+                return [failure, *sender.drain(resend=False)]
+        return sender.drain()
+
     def _pending_records(
-        self, source: Iterable[Mapping[str, Any]], tally: _Tally
+        self, source: Iterable[Mapping[str, Any]], sender: BatchSender
     ) -> Iterator[PendingRecord]:
         for index, row in enumerate(source):
             try:
@@ -200,11 +217,10 @@ class KafkaRestOperator(BaseOperator):
                 raise RecordEncodingError(
                     e.column,
                     e.type_name,
-                    f"{e.reason} (record {index}; {tally.acknowledged} records were "
-                    "acknowledged before it)",
+                    f"{e.reason} (record {index}; {self._settled_before(sender)})",
                 ) from e
-            key = self._key_of(row, index, tally)
-            encoded = f'{{"key":{dumps_compact(key)},"value":{value}}}'.encode()
+            key, key_json = self._key_of(row, index, sender)
+            encoded = f'{{"key":{key_json},"value":{value}}}'.encode()
             size = len(encoded)
             if PRODUCE_BODY_OVERHEAD + size > self.max_bytes_per_request:
                 raise KafkaRestRecordsRefusedError.for_records(
@@ -217,106 +233,67 @@ class KafkaRestOperator(BaseOperator):
                         f"max_bytes_per_request {self.max_bytes_per_request} on its own"
                     ),
                     failed_indexes=[index],
-                    note=f"{tally.acknowledged} records were acknowledged before it",
+                    note=self._settled_before(sender),
                 )
             yield PendingRecord(index, key, encoded)
 
-    def _key_of(self, row: Mapping[str, Any], index: int, tally: _Tally) -> str | None:
+    def _key_of(
+        self, row: Mapping[str, Any], index: int, sender: BatchSender
+    ) -> tuple[str | None, str]:
+        """Return the record's key as a string, and that string as JSON."""
         if self.key_field is None:
-            return None
-        if row.get(self.key_field) is None:
+            return None, "null"
+        value = row.get(self.key_field)
+        if value is None:
             raise ValueError(
                 f"Record {index} has no value for key_field {self.key_field!r}; "
-                f"{tally.acknowledged} records were acknowledged before it"
+                f"{self._settled_before(sender)}"
             )
-        key = to_json_value(row[self.key_field], self.key_field)
-        return key if isinstance(key, str) else dumps_compact(key)
+        if type(value) is str:
+            key = value
+        elif type(value) is int:
+            key = str(value)
+        else:
+            json_value = to_json_value(value, self.key_field)
+            key = json_value if isinstance(json_value, str) else dumps_compact(json_value)
+        return key, encode_basestring(key)
 
-    def _send_batch(self, batch: list[PendingRecord], tally: _Tally) -> None:
-        pending = batch
-        tally.sent = batch[-1].index + 1
-        for attempt in range(1, self.max_send_attempts + 1):
-            if attempt > 1:
-                delay = self.retry_backoff * 2 ** (attempt - 2)
-                self.log.warning(
-                    "Resending %d unacknowledged records to topic %s (attempt %d of %d) in %.1f s",
-                    len(pending),
-                    self.topic,
-                    attempt,
-                    self.max_send_attempts,
-                    delay,
-                )
-                time.sleep(delay)
-                tally.resent += len(pending)
-            tally.requests += 1
-            tally.bytes += request_size(pending)
-            self.log.debug(
-                "Request %d: %d records from index %d to topic %s",
-                tally.requests,
-                len(pending),
-                pending[0].index,
-                self.topic,
-            )
-            try:
-                result = self.hook.produce_encoded(
-                    self.topic, [item.encoded for item in pending], raise_on_error=False
-                )
-            except KafkaRestError as e:
-                if not e.retryable or attempt == self.max_send_attempts:
-                    self._fail(pending, e.first_error or str(e), e.status, tally, e.retryable)
-                self.log.warning("Request to topic %s failed: %s", self.topic, e)
-                continue
+    def _settled_before(self, sender: BatchSender) -> str:
+        """Wait for the requests in flight and say how many records were acknowledged."""
+        failures = sender.drain()
+        text = f"{sender.tally.acknowledged} records were acknowledged before it"
+        if failures:
+            self._log_not_acknowledged(failures)
+            text += f" and {sum(len(failure.records) for failure in failures)} were not"
+        return text
 
-            failed: list[PendingRecord] = []
-            errors: list[RecordError] = []
-            for item, outcome in zip(pending, result.outcomes, strict=True):
-                if isinstance(outcome, RecordOffset):
-                    tally.acknowledged += 1
-                    tally.add_offset(outcome)
-                else:
-                    failed.append(item)
-                    errors.append(outcome)
-            if not failed:
-                return
-            if attempt == self.max_send_attempts or not all(e.retryable for e in errors):
-                worst = next((e for e in errors if not e.retryable), errors[0])
-                self._fail(failed, str(worst), result.status, tally, worst.retryable)
-            self.log.warning(
-                "Topic %s: %d of %d records failed with a retryable error; first: %s",
-                self.topic,
-                len(failed),
-                len(pending),
-                errors[0],
-            )
-            pending = failed
-
-    def _fail(
-        self,
-        failed: list[PendingRecord],
-        first_error: str,
-        status: int | None,
-        tally: _Tally,
-        retryable: bool,
-    ) -> NoReturn:
+    def _log_not_acknowledged(self, failures: list[SendFailure]) -> None:
+        records = [item for failure in failures for item in failure.records]
         shown = ", ".join(
             f"{item.index} (key {item.key!r})" if item.key is not None else str(item.index)
-            for item in failed[:FAILED_RECORDS_LOGGED]
+            for item in records[:FAILED_RECORDS_LOGGED]
         )
         self.log.error(
             "Records not acknowledged by topic %s (first %d of %d, by index): %s",
             self.topic,
-            min(len(failed), FAILED_RECORDS_LOGGED),
-            len(failed),
+            min(len(records), FAILED_RECORDS_LOGGED),
+            len(records),
             shown,
         )
+
+    def _fail(self, failures: list[SendFailure], tally: SendTally) -> NoReturn:
+        self._log_not_acknowledged(failures)
+        first = failures[0]
+        retryable = all(failure.retryable for failure in failures)
         error = KafkaRestError if retryable else KafkaRestRecordsRefusedError
+        failed_indexes = [item.index for failure in failures for item in failure.records]
         raise error.for_records(
             topic=self.topic,
-            failed=len(failed),
+            failed=len(failed_indexes),
             total=tally.sent,
-            status=status,
-            first_error=first_error,
-            failed_indexes=[item.index for item in failed],
+            status=first.status,
+            first_error=first.first_error,
+            failed_indexes=failed_indexes,
             retryable=retryable,
             note=(
                 f"{tally.acknowledged} acknowledged; records after index {tally.sent - 1}, "

@@ -2,7 +2,8 @@
 
 The hook's answers one by one are covered in tests/plugins; here a bad answer arrives after
 some requests succeeded, and the operator must resend only what was not acknowledged, or fail
-naming what was not sent.
+naming what was not sent. One request is in flight at a time, so that the scripted answers
+meet the requests in order; tests/plugins covers several in flight.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def _operator() -> KafkaRestOperator:
         records=ROWS,
         key_field="id",
         max_records_per_request=2,
+        max_requests_in_flight=1,
         retry_backoff=0,
     )
 

@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,11 +53,19 @@ class Received:
 
 
 class ScriptedProxy:
-    """Answer each request with the next scripted answer, and keep what was received."""
+    """
+    Answer each request with the next scripted answer, and keep what was received.
+
+    Once the scripted answers run out, ``responder`` (when set) makes the answer from the
+    request. ``max_concurrent`` is the most requests it was serving at once.
+    """
 
     def __init__(self) -> None:
         self.answers: deque[Answer] = deque()
         self.received: list[Received] = []
+        self.responder: Callable[[Received], Answer] | None = None
+        self.max_concurrent = 0
+        self._active = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -83,7 +91,14 @@ class ScriptedProxy:
             self.received.append(received)
             if self.answers:
                 return self.answers.popleft()
+            if self.responder is not None:
+                return self.responder(received)
         return Answer(599, {"error_code": 599, "message": "no scripted answer left"})
+
+    def _count_active(self, change: int) -> None:
+        with self._lock:
+            self._active += change
+            self.max_concurrent = max(self.max_concurrent, self._active)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -101,9 +116,13 @@ class ScriptedProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 received = Received(self.command, self.path, dict(self.headers.items()), body)
-                answer = proxy._next(received)
-                if answer.delay:
-                    time.sleep(answer.delay)
+                proxy._count_active(1)
+                try:
+                    answer = proxy._next(received)
+                    if answer.delay:
+                        time.sleep(answer.delay)
+                finally:
+                    proxy._count_active(-1)
                 payload, content_type = answer.encoded()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", answer.headers.pop("Content-Type", content_type))
@@ -160,3 +179,35 @@ def confluent_offsets(count: int, start: int = 0, partition: int = 0) -> dict[st
             for i in range(count)
         ],
     }
+
+
+class Acknowledger:
+    """
+    A responder that acknowledges every record with the next offset, after ``delay`` seconds.
+
+    Records whose key is in ``fail_once`` fail with ``error`` the first time they are seen.
+    ``acknowledged`` lists the keys acknowledged, in the order their offsets were given.
+    """
+
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail_once: frozenset[str] = frozenset(),
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        self.delay = delay
+        self.fail_once = set(fail_once)
+        self.error = error or {"error_code": 503, "message": "Kafka is busy"}
+        self.acknowledged: list[str] = []
+
+    def __call__(self, received: Received) -> Answer:
+        offsets: list[dict[str, Any]] = []
+        for record in received.json()["records"]:
+            key = record["key"]
+            if key in self.fail_once:
+                self.fail_once.discard(key)
+                offsets.append(self.error)
+            else:
+                offsets.append({"partition": 0, "offset": len(self.acknowledged)})
+                self.acknowledged.append(key)
+        return Answer(200, {"offsets": offsets}, delay=self.delay)

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from kafka_rest import KafkaRestError, KafkaRestHook, RecordEncodingError, RecordError
 from kafka_rest.hooks import PRODUCE_CONTENT_TYPE
@@ -333,3 +336,21 @@ def test_pre_encoded_records_are_sent_as_given(proxy_conn):
         b'{"records":[{"key":"1","value":{"a":1}},{"key":"2","value":{"b":"\xc3\xa9"}}]}'
     )
     assert result.acknowledged == 2
+
+
+def test_each_thread_gets_its_own_session_with_the_connection_settings(proxy_conn):
+    hook = KafkaRestHook()
+    both_started = threading.Barrier(2)
+
+    def session_of_a_new_thread(_: int) -> requests.Session:
+        both_started.wait(timeout=5)
+        return hook.get_conn()
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(session_of_a_new_thread, range(2))
+
+    mine = hook.get_conn()
+    assert mine is hook.get_conn()
+    assert len({id(mine), id(first), id(second)}) == 3
+    for session in (mine, first, second):
+        assert session.headers["x-api-key"] == API_KEY

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 
 import pytest
 
 from kafka_rest import KafkaRestError, KafkaRestOperator, RecordEncodingError
 from kafka_rest.encoding import dumps_compact
-from tests.plugins.conftest import confluent_offsets, strimzi_offsets
+from tests.plugins.conftest import Acknowledger, confluent_offsets, strimzi_offsets
 
 ROWS = [{"id": f"id-{i}", "n": i, "amount": Decimal("7319.25")} for i in range(5)]
 
@@ -40,6 +41,11 @@ class TestValidation:
             ({"max_records_per_request": 0}, "max_records_per_request must be at least 1, got 0"),
             ({"max_records_per_request": True}, "must be a whole number, got True"),
             ({"max_send_attempts": 0}, "max_send_attempts must be at least 1, got 0"),
+            (
+                {"max_requests_in_flight": 0},
+                "max_requests_in_flight must be between 1 and 32, got 0",
+            ),
+            ({"max_requests_in_flight": 33}, "max_requests_in_flight must be between 1 and 32"),
             ({"retry_backoff": -1}, "retry_backoff must be between 0 and 300 seconds, got -1"),
             ({"topic": " "}, "topic must be a non-empty string, got ' '"),
             ({"key_field": ""}, "key_field must be a non-empty string or None, got ''"),
@@ -98,7 +104,7 @@ class TestSending:
         proxy_conn.answer(200, strimzi_offsets(2)).answer(200, strimzi_offsets(2, start=2))
         proxy_conn.answer(200, strimzi_offsets(1, start=4))
 
-        summary = operator(max_records_per_request=2).execute({})
+        summary = operator(max_records_per_request=2, max_requests_in_flight=1).execute({})
 
         assert [sent_keys(r) for r in proxy_conn.posts()] == [
             ["id-0", "id-1"],
@@ -115,7 +121,9 @@ class TestSending:
         for start in (0, 2, 4):
             proxy_conn.answer(200, strimzi_offsets(2 if start < 4 else 1, start=start))
 
-        summary = operator(records=rows, max_bytes_per_request=limit).execute({})
+        summary = operator(
+            records=rows, max_bytes_per_request=limit, max_requests_in_flight=1
+        ).execute({})
 
         posts = proxy_conn.posts()
         assert [len(r.json()["records"]) for r in posts] == [2, 2, 1]
@@ -239,9 +247,80 @@ class TestResending:
         proxy_conn.answer(404, {"error_code": 40401, "message": "Topic not found."})
 
         with pytest.raises(KafkaRestError, match=r"2 of 2 records failed.*40401"):
-            operator(max_records_per_request=2).execute({})
+            operator(max_records_per_request=2, max_requests_in_flight=1).execute({})
 
         assert len(proxy_conn.posts()) == 1
+
+
+class TestRequestsInFlight:
+    ROWS = [{"id": f"id-{i}", "n": i} for i in range(10)]
+
+    def test_requests_overlap_up_to_the_limit(self, proxy_conn):
+        acknowledger = Acknowledger(delay=0.3)
+        proxy_conn.responder = acknowledger
+
+        summary = operator(
+            records=self.ROWS, max_records_per_request=1, max_requests_in_flight=3
+        ).execute({})
+
+        assert proxy_conn.max_concurrent == 3
+        assert sorted(acknowledger.acknowledged) == sorted(row["id"] for row in self.ROWS)
+        assert len(proxy_conn.posts()) == 10
+        assert summary["records_acknowledged"] == 10
+        assert summary["requests"] == 10
+        assert summary["offsets"] == {"0": {"first": 0, "last": 9}}
+
+    def test_one_request_in_flight_keeps_the_records_in_order(self, proxy_conn):
+        acknowledger = Acknowledger(delay=0.05)
+        proxy_conn.responder = acknowledger
+
+        operator(records=self.ROWS, max_records_per_request=3, max_requests_in_flight=1).execute({})
+
+        assert proxy_conn.max_concurrent == 1
+        assert acknowledger.acknowledged == [row["id"] for row in self.ROWS]
+
+    def test_only_the_failed_records_are_resent_while_others_are_in_flight(self, proxy_conn):
+        acknowledger = Acknowledger(delay=0.1, fail_once=frozenset({"id-3", "id-8"}))
+        proxy_conn.responder = acknowledger
+
+        summary = operator(
+            records=self.ROWS, max_records_per_request=2, max_requests_in_flight=4
+        ).execute({})
+
+        assert sorted(acknowledger.acknowledged) == sorted(row["id"] for row in self.ROWS)
+        posted = [sent_keys(r) for r in proxy_conn.posts()]
+        assert sorted(keys for keys in posted if len(keys) == 1) == [["id-3"], ["id-8"]]
+        times_posted = Counter(key for keys in posted for key in keys)
+        assert times_posted == {row["id"]: 1 for row in self.ROWS} | {"id-3": 2, "id-8": 2}
+        assert summary["records_acknowledged"] == 10
+        assert summary["records_resent"] == 2
+        assert summary["requests"] == 7
+
+    def test_a_refused_record_stops_sending_and_waits_for_the_requests_in_flight(self, proxy_conn):
+        refused = {"error_code": 42201, "message": "Unprocessable"}
+        acknowledger = Acknowledger(delay=0.2, fail_once=frozenset({"id-0"}), error=refused)
+        proxy_conn.responder = acknowledger
+
+        with pytest.raises(KafkaRestError) as info:
+            operator(
+                records=self.ROWS, max_records_per_request=1, max_requests_in_flight=3
+            ).execute({})
+
+        error = info.value
+        assert len(proxy_conn.posts()) == 3, "the requests after the failed one are not sent"
+        assert error.failed_indexes == [0]
+        assert str(error).endswith("2 acknowledged; records after index 2, if any, were not sent")
+        assert sorted(acknowledger.acknowledged) == ["id-1", "id-2"]
+
+    def test_a_bad_record_counts_the_requests_in_flight_before_failing(self, proxy_conn):
+        proxy_conn.responder = Acknowledger(delay=0.3)
+        rows = [*self.ROWS[:5], {"id": "id-5", "n": float("inf")}]
+
+        with pytest.raises(RecordEncodingError) as info:
+            operator(records=rows, max_records_per_request=1, max_requests_in_flight=4).execute({})
+
+        assert "(record 5; 5 records were acknowledged before it)" in str(info.value)
+        assert len(proxy_conn.posts()) == 5
 
 
 class TestJsonLines:
@@ -250,7 +329,9 @@ class TestJsonLines:
         path.write_text('{"id": "a", "n": 1}\n\n{"id": "b", "n": 2}\n{"id": "c", "n": 3}\n')
         proxy_conn.answer(200, strimzi_offsets(2)).answer(200, strimzi_offsets(1, start=2))
 
-        summary = operator(records=path.as_uri(), max_records_per_request=2).execute({})
+        summary = operator(
+            records=path.as_uri(), max_records_per_request=2, max_requests_in_flight=1
+        ).execute({})
 
         assert [sent_keys(r) for r in proxy_conn.posts()] == [["a", "b"], ["c"]]
         assert proxy_conn.posts()[0].json()["records"][0]["value"] == {"id": "a", "n": 1}
