@@ -5,24 +5,25 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD
 
 
-@dataclass(frozen=True, slots=True)
-class PendingRecord:
+class PendingRecord(NamedTuple):
     """
     A record ready to send, with what is needed to report on it.
 
-    :param index: Position of the record in its source, from 0.
+    A tuple of plain values, so that the garbage collector stops tracking it: a task holds
+    thousands of these at once.
+
+    :param position: Position of the record in its source, from 0.
     :param key: The Kafka key, used in error reports; never the value.
     :param encoded: The Kafka record ``{"key": ..., "value": ...}`` as compact UTF-8 JSON,
         encoded once and sent as is, however often it is resent.
     """
 
-    index: int
+    position: int
     key: str | None
     encoded: bytes
 

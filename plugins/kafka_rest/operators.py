@@ -270,7 +270,7 @@ class KafkaRestOperator(BaseOperator):
     def _log_not_acknowledged(self, failures: list[SendFailure]) -> None:
         records = [item for failure in failures for item in failure.records]
         shown = ", ".join(
-            f"{item.index} (key {item.key!r})" if item.key is not None else str(item.index)
+            f"{item.position} (key {item.key!r})" if item.key is not None else str(item.position)
             for item in records[:FAILED_RECORDS_LOGGED]
         )
         self.log.error(
@@ -286,7 +286,7 @@ class KafkaRestOperator(BaseOperator):
         first = failures[0]
         retryable = all(failure.retryable for failure in failures)
         error = KafkaRestError if retryable else KafkaRestRecordsRefusedError
-        failed_indexes = [item.index for failure in failures for item in failure.records]
+        failed_indexes = [item.position for failure in failures for item in failure.records]
         raise error.for_records(
             topic=self.topic,
             failed=len(failed_indexes),

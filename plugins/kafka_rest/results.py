@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka_rest.exceptions import KafkaRestError
 
@@ -16,9 +16,12 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 METADATA_TIMEOUT = "not present in metadata"
 
 
-@dataclass(frozen=True)
-class RecordOffset:
-    """Where Kafka stored an acknowledged record."""
+class RecordOffset(NamedTuple):
+    """
+    Where Kafka stored an acknowledged record.
+
+    A tuple of two numbers, so that the garbage collector stops tracking it.
+    """
 
     partition: int
     offset: int

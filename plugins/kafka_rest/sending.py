@@ -149,13 +149,13 @@ class BatchSender:
             failure = self._settle_oldest(resend=True)
             if failure is not None:
                 return failure
-        self.tally.sent = batch[-1].index + 1
+        self.tally.sent = batch[-1].position + 1
         self._count_request(batch)
         self.log.debug(
             "Request %d: %d records from index %d to topic %s",
             self.tally.requests,
             len(batch),
-            batch[0].index,
+            batch[0].position,
             self.topic,
         )
         self._in_flight.append((batch, self._pool.submit(self._post, batch)))
