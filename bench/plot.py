@@ -28,7 +28,7 @@ def throughput_plot(results: dict[str, Any], path: Path) -> Path | None:
                 [p["records_per_request"] for p in points],
                 [p["rate"] for p in points],
                 marker="o",
-                label=f"KafkaRestOperator, {in_flight} requests in flight",
+                label=f"KafkaRestOperator, {in_flight} in flight",
             )
         native = (throughput.get("native") or {}).get("rate")
         original = (throughput.get("one_post_per_record") or {}).get("rate")

@@ -2,8 +2,8 @@
 A client for Kafka REST proxies (Confluent REST Proxy v2, Strimzi Kafka Bridge) for Airflow.
 
 It knows nothing about the data it carries: a hook for the proxy's produce API, an operator
-that sends JSON records in bounded requests and resends only what was not acknowledged, and
-the JSON encoding both use.
+that sends JSON records in bounded requests, several at once, and resends only what was not
+acknowledged, and the JSON encoding both use.
 """
 
 from __future__ import annotations
