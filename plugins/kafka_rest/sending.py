@@ -109,6 +109,9 @@ class BatchSender:
         self.retry_backoff = retry_backoff
         self.log = log
         self.tally = SendTally()
+        # Read the connection once, here: from Python 3.12 cached_property takes no lock, so
+        # workers starting together could each read it.
+        hook.get_conn()
         self._in_flight: deque[tuple[list[PendingRecord], Future[_Answer]]] = deque()
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="kafka-rest-post")
 
