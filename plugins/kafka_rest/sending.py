@@ -81,8 +81,9 @@ class BatchSender:
     again. With more than one request in flight, records of different batches may reach
     Kafka out of order; one request in flight keeps them in order (resends aside).
 
-    Use it as a context manager: leaving it waits for every request still in flight, and
-    counts their answers without resending.
+    Use it as a context manager: leaving it on an error waits for every request still in
+    flight and counts their answers without resending; leaving it on a task timeout,
+    termination or interrupt (a ``BaseException`` that is not an ``Exception``) does not wait.
 
     :param hook: The hook to the proxy; it gives each thread a session of its own.
     :param topic: The topic to send to.
@@ -124,6 +125,18 @@ class BatchSender:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if exc is not None and not isinstance(exc, Exception) and self._in_flight:
+            # A task timeout, a termination or an interrupt: stop now rather than wait for
+            # answers; the threads end with their requests.
+            self.log.warning(
+                "Topic %s: stopped with %d requests in flight (records from index %d); they may "
+                "or may not reach Kafka",
+                self.topic,
+                len(self._in_flight),
+                self._in_flight[0][0][0].position,
+            )
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            return
         try:
             if exc is not None and self._in_flight:
                 waited = len(self._in_flight)

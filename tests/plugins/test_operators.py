@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -311,6 +312,26 @@ class TestRequestsInFlight:
         assert error.failed_indexes == [0]
         assert str(error).endswith("2 acknowledged; records after index 2, if any, were not sent")
         assert sorted(acknowledger.acknowledged) == ["id-1", "id-2"]
+
+    def test_a_task_timeout_does_not_wait_for_the_answers(self, proxy_conn):
+        proxy_conn.responder = Acknowledger(delay=3)
+
+        class Timeout(BaseException):
+            pass
+
+        def rows():
+            yield from self.ROWS[:3]
+            raise Timeout
+
+        started = time.monotonic()
+        with pytest.raises(Timeout):
+            operator(records=rows(), max_records_per_request=1).execute({})
+
+        assert time.monotonic() - started < 2, "it waited for the answers"
+        deadline = time.monotonic() + 2
+        while len(proxy_conn.posts()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(proxy_conn.posts()) == 3, "the requests in flight were not sent"
 
     def test_a_bad_record_counts_the_requests_in_flight_before_failing(self, proxy_conn):
         proxy_conn.responder = Acknowledger(delay=0.3)
