@@ -46,6 +46,8 @@ class Options:
     :param scales: Event counts of the scale benchmark (``BENCH_SCALES``).
     :param landing_records: Records per landing-latency trial (``BENCH_LANDING_RECORDS``).
     :param dag_events: ``batch_size`` of the DAG-overhead runs (``BENCH_DAG_EVENTS``).
+    :param full_events: ``batch_size`` of the full-size DAG runs (``BENCH_FULL_EVENTS``), at
+        most the DAG's limit.
     :param only: Benchmarks to run, of :data:`BENCHMARKS` (``BENCH_ONLY``, default all).
     :param staging: ``s3`` (as the DAG, in the bucket) or ``file`` (a local folder) for the
         files the scale benchmark's tasks pass on (``BENCH_STAGING``).
@@ -61,6 +63,7 @@ class Options:
     scales: tuple[int, ...]
     landing_records: int
     dag_events: int
+    full_events: int
     only: frozenset[str]
     staging: str
     profile: bool
@@ -72,6 +75,8 @@ class Options:
 
         :raises ValueError: naming the variable whose value is unusable.
         """
+        from include.pinterest.params import MAX_BATCH_SIZE
+
         env = os.environ if env is None else env
         only = frozenset(_words(env.get("BENCH_ONLY", "")) or BENCHMARKS)
         unknown = only - set(BENCHMARKS)
@@ -83,29 +88,26 @@ class Options:
         if staging not in ("s3", "file"):
             raise ValueError(f"BENCH_STAGING must be s3 or file, got {staging!r}")
         scales = tuple(
-            _positive(env, "BENCH_SCALES", int(w))
-            for w in _words(env.get("BENCH_SCALES", "1000,10000,100000"))
+            _whole(name="BENCH_SCALES", text=word)
+            for word in _words(env.get("BENCH_SCALES", "1000,10000,100000"))
         )
         return cls(
-            repeats=_positive(env, "BENCH_REPEATS", int(env.get("BENCH_REPEATS", "3"))),
-            records=_positive(env, "BENCH_RECORDS", int(env.get("BENCH_RECORDS", "10000"))),
-            per_record=_positive(env, "BENCH_PER_RECORD", int(env.get("BENCH_PER_RECORD", "1000"))),
+            repeats=_number(env, "BENCH_REPEATS", 3),
+            records=_number(env, "BENCH_RECORDS", 10_000),
+            per_record=_number(env, "BENCH_PER_RECORD", 1_000),
             scales=scales,
-            landing_records=_positive(
-                env, "BENCH_LANDING_RECORDS", int(env.get("BENCH_LANDING_RECORDS", "500"))
-            ),
-            dag_events=_positive(env, "BENCH_DAG_EVENTS", int(env.get("BENCH_DAG_EVENTS", "500"))),
+            landing_records=_number(env, "BENCH_LANDING_RECORDS", 500),
+            dag_events=_number(env, "BENCH_DAG_EVENTS", 500, MAX_BATCH_SIZE),
+            full_events=_number(env, "BENCH_FULL_EVENTS", MAX_BATCH_SIZE, MAX_BATCH_SIZE),
             only=only,
             staging=staging,
             profile=env.get("BENCH_PROFILE", "0") not in ("", "0", "false", "no"),
-            step_timeout=_positive(
-                env, "BENCH_STEP_TIMEOUT", int(env.get("BENCH_STEP_TIMEOUT", "240"))
-            ),
+            step_timeout=_number(env, "BENCH_STEP_TIMEOUT", 240),
         )
 
 
 #: Every benchmark, in the order they run.
-BENCHMARKS = ("throughput", "sweep", "scale", "landing", "dag")
+BENCHMARKS = ("throughput", "sweep", "scale", "landing", "dag", "full_run")
 
 
 def _words(text: str) -> list[str]:
@@ -116,10 +118,18 @@ def _words(text: str) -> list[str]:
 BENCH_DATABASE = "pinterest_bench"
 
 
-def _positive(env: Mapping[str, str], name: str, value: int) -> int:
-    if value < 1:
-        raise ValueError(f"{name} must be positive, got {env.get(name)!r}")
+def _number(env: Mapping[str, str], name: str, default: int, limit: int | None = None) -> int:
+    text = env.get(name, "").strip()
+    value = _whole(name, text) if text else default
+    if limit is not None and value > limit:
+        raise ValueError(f"{name} must be at most {limit:,} (the DAG's largest batch), got {value}")
     return value
+
+
+def _whole(name: str, text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {text!r}")
+    return int(text)
 
 
 def stack_env() -> dict[str, str]:

@@ -12,6 +12,9 @@ Measures, each ``BENCH_REPEATS`` times (medians reported):
 4. ``landing``: from the last acknowledgement to the object in S3 (needs the S3 sink).
 5. ``dag``: ``airflow dags test`` of pinterest_emulation next to an empty DAG of its shape
    (needs the S3 sink).
+6. ``full_run``: ``airflow dags test`` of pinterest_emulation at ``BENCH_FULL_EVENTS`` events
+   (100,000, the DAG's largest batch), every task in one process: seconds, peak RSS, and the
+   landing counts (needs the S3 sink).
 
 Writes ``bench/results/bench-<UTC time>.json`` and ``bench/results/throughput.png``. The
 options are environment variables, see :class:`bench.common.Options`. Nothing is asserted:
@@ -88,13 +91,14 @@ def main() -> int:
 
     client = topics.admin(settings.kafka_bootstrap)
     topics.recreate(client, list(topics.UNSUNK.values()))
-    topics.create(client, [topics.SUNK])
+    topics.create(client, list(topics.SUNK_BY_KIND.values()))
     needed = max(
         [
             options.records,
             options.per_record,
             options.landing_records,
             options.dag_events,
+            *((options.full_events,) if "full_run" in options.only else ()),
             *(options.scales if "scale" in options.only else ()),
         ]
     )
@@ -111,7 +115,8 @@ def main() -> int:
             ("sweep", lambda: bench_sweep(options, rows)),
             ("scale", lambda: bench_scale(options, settings.bucket, work_dir)),
             ("landing", lambda: bench_landing(options, settings, rows, sink)),
-            ("dag", lambda: bench_dag(options, sink, work_dir)),
+            ("dag", lambda: bench_dag(options, settings.bucket, sink)),
+            ("full_run", lambda: bench_full_run(options, settings.bucket, sink)),
         ]
         for name, step in steps:
             if name not in options.only:
@@ -338,11 +343,21 @@ def bench_scale(options: Options, bucket: str, work_dir: Path) -> dict[str, Any]
             break
     print(
         table(
-            ("events", "records", "extract s", "post s", "records/s", "us/event", "peak RSS MiB"),
+            (
+                "events",
+                "records",
+                "imports s",
+                "extract s",
+                "post s",
+                "records/s",
+                "us/event",
+                "peak RSS MiB",
+            ),
             [
                 (
                     s["events"],
                     s["records"],
+                    s["import_s"],
                     s["extract_s"],
                     s["post_s"],
                     s["records_per_s"],
@@ -414,16 +429,16 @@ def bench_landing(
     return result
 
 
-def bench_dag(options: Options, sink: bool, work_dir: Path) -> dict[str, Any]:
+def bench_dag(options: Options, bucket: str, sink: bool) -> dict[str, Any]:
     """``airflow dags test`` of both DAGs, if the S3 sink runs (the real DAG waits for it)."""
     if not sink:
         print("  skipped: pinterest_emulation needs the S3 sink (Kafka Connect) running")
         return {"skipped": "the S3 sink (Kafka Connect) is not running"}
-    from bench import dag_overhead
+    from bench import dag_runs
 
     env = stack_env()
     logs = Path(env["STACK_HOME"]) / "bench" / "logs"
-    result = dag_overhead.run(env, options.dag_events, options.repeats, logs)
+    result = dag_runs.overhead(env, bucket, options.dag_events, options.repeats, logs)
     print(
         table(
             ("DAG", "median s", "runs s"),
@@ -440,6 +455,24 @@ def bench_dag(options: Options, sink: bool, work_dir: Path) -> dict[str, Any]:
     print(
         f"{options.dag_events} events: the real DAG's own work is {result['work_s']} s; "
         f"Airflow's overhead (the empty DAG) is {result['overhead_share']:.0%} of its time"
+    )
+    return result
+
+
+def bench_full_run(options: Options, bucket: str, sink: bool) -> dict[str, Any]:
+    """pinterest_emulation at the largest batch, if the S3 sink runs."""
+    if not sink:
+        print("  skipped: pinterest_emulation needs the S3 sink (Kafka Connect) running")
+        return {"skipped": "the S3 sink (Kafka Connect) is not running"}
+    from bench import dag_runs
+
+    env = stack_env()
+    logs = Path(env["STACK_HOME"]) / "bench" / "logs"
+    result = dag_runs.full_run(env, bucket, options.full_events, options.repeats, logs)
+    print(
+        f"{options.full_events:,} events ({result['records']:,} records), 12 tasks in one "
+        f"process: median {result['seconds']} s, peak RSS {result['peak_rss_mib']:.0f} MiB, "
+        f"every record landed: {'yes' if result['all_landed'] else 'NO'}"
     )
     return result
 
@@ -489,6 +522,14 @@ def targets(options: Options, results: dict[str, Any]) -> dict[str, Any]:
             "value": growth,
             "met": growth is not None and growth <= LINEAR_TOLERANCE,
         }
+    full = results.get("full_run") or {}
+    if "peak_rss_mib" in full:
+        out["full_run_memory"] = {
+            "target": f"peak RSS < {TARGET_PEAK_RSS_MIB:.0f} MiB for every task of a whole DAG "
+            f"run of {full['events']:,} events, every record landed",
+            "value": full["peak_rss_mib"],
+            "met": full["peak_rss_mib"] < TARGET_PEAK_RSS_MIB and full["all_landed"],
+        }
     la = results.get("landing") or {}
     if "latency_s" in la:
         out["landing_latency"] = {
@@ -517,19 +558,25 @@ def print_targets(found: dict[str, Any]) -> None:
 
 
 def cleanup(bucket: str, client: Any, work_dir: Path) -> None:
-    """Delete the staged files and the bench topics."""
+    """Delete the staged files, the sink's objects of the bench topics, and the unsunk topics.
+
+    The sunk topics are kept, as the sink reads them; their records expire after an hour.
+    """
     from bench import topics
     from bench.landing import s3_client
+    from include.pinterest.landing import partition_prefix
 
-    try:
-        s3 = s3_client()
-        paginator = s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix="staging/bench/"):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-    except Exception as e:
-        print(f"could not delete s3://{bucket}/staging/bench/: {e}", file=sys.stderr)
+    prefixes = ["staging/bench/", *map(partition_prefix, topics.SUNK_BY_KIND.values())]
+    for prefix in prefixes:
+        try:
+            s3 = s3_client()
+            paginator = s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        except Exception as e:
+            print(f"could not delete s3://{bucket}/{prefix}: {e}", file=sys.stderr)
     shutil.rmtree(work_dir, ignore_errors=True)
     topics.delete(client, list(topics.UNSUNK.values()))
 

@@ -4,7 +4,8 @@ Run as ``python bench/task_step.py STEP JSON`` with the stack's environment. ``S
 ``choose``, ``extract`` or ``post``; ``JSON`` holds its arguments. The step calls the same code
 as the DAG's task (:mod:`include.pinterest.tasks`, :class:`KafkaRestOperator` with its default
 settings) and prints, on its last line, a JSON object: the task's return value, the seconds
-the task's own work took, and the process's peak resident memory.
+the imports of Airflow and the task's code took, the seconds the task's own work took after
+them, and the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -48,9 +49,17 @@ def run(step: str, args: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown step {step!r}; expected choose, extract or post")
 
 
+def import_task_code() -> None:
+    """Import what every step uses, so that the clock of its work starts after the imports."""
+    import include.pinterest.tasks  # noqa: F401
+    import kafka_rest  # noqa: F401
+
+
 def main(argv: list[str]) -> int:
     """Run one step and print its figures as JSON on the last line."""
     step, args = argv[0], json.loads(argv[1])
+    began = time.perf_counter()
+    import_task_code()
     started = time.perf_counter()
     result = run(step, args)
     seconds = time.perf_counter() - started
@@ -59,6 +68,7 @@ def main(argv: list[str]) -> int:
         json.dumps(
             {
                 "step": step,
+                "import_seconds": started - began,
                 "seconds": seconds,
                 "peak_rss_mib": peak_kib / 1024,
                 "result": result,

@@ -2,9 +2,10 @@
 
 The throughput and scale benchmarks send to ``bench-<kind>``, which the S3 sink's
 ``topics.regex`` (``.+\\.(pin|geo|user)``) does not match, so the sink does not compete for
-the two cores while they are timed. The landing benchmark sends to ``bench.pin``, which it
-matches. The admin API of ``confluent-kafka`` is used rather than the Kafka command-line tool
-the launcher uses, because each run of that tool starts a JVM for several seconds.
+the two cores while they are timed. The landing benchmark sends to ``bench.pin``, and the
+full-size DAG runs to ``bench.<kind>``, which it matches. The admin API of ``confluent-kafka``
+is used rather than the Kafka command-line tool the launcher uses, because each run of that
+tool starts a JVM for several seconds.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 #: Topics the S3 sink ignores, by kind.
 UNSUNK = {kind: f"bench-{kind}" for kind in ("pin", "geo", "user")}
-#: The topic the S3 sink writes to S3, for the landing benchmark.
-SUNK = "bench.pin"
+#: Topics the S3 sink writes to S3, by kind: the DAG's topics for user id ``bench``.
+SUNK_BY_KIND = {kind: f"bench.{kind}" for kind in ("pin", "geo", "user")}
+#: The topic of the landing benchmark.
+SUNK = SUNK_BY_KIND["pin"]
 #: Records older than this are deleted by the broker, so repeated runs do not fill the disk.
 RETENTION_MS = 3_600_000
 TIMEOUT_S = 30.0

@@ -12,6 +12,11 @@ import os
 import re
 
 STAGING_URL_VARIABLE = "PINTEREST_STAGING_URL"
+#: Bytes a staged file is written in: the part size of an S3 multipart upload, and so the most
+#: a task buffers, whatever the batch size. S3 parts are at least 5 MiB; 8 MiB is the AWS
+#: CLI's part size. (fsspec's S3 default, 50 MiB, made a task's memory grow with the batch
+#: up to about three times that.)
+STAGING_BLOCK_SIZE = 8 * 1024 * 1024
 
 
 def staging_url(s3_conn_id: str, bucket: str, dag_id: str, run_id: str) -> str:

@@ -31,6 +31,7 @@ from include.pinterest.landing import (
     partition_prefix,
 )
 from include.pinterest.params import RunSettings
+from include.pinterest.staging import STAGING_BLOCK_SIZE
 from include.pinterest.tables import TABLES, Table, table_for_kind
 from kafka_rest.encoding import dumps_record
 from kafka_rest.exceptions import RecordEncodingError
@@ -184,7 +185,7 @@ def extract_table(kind: str, mysql_conn_id: str, batch_uri: str, staging: str) -
         try:
             cursor = cast("Cursor", connection.cursor())
             rows = iter_rows(cursor, table, event_ids)
-            with path.open("wb") as sink:
+            with path.open("wb", block_size=STAGING_BLOCK_SIZE) as sink:
                 count, size = write_json_lines(rows, sink, lambda row: row_to_json(table, row))
         finally:
             connection.close()

@@ -9,6 +9,9 @@ from typing import Any, NamedTuple
 
 from kafka_rest.encoding import PRODUCE_BODY_OVERHEAD
 
+#: Bytes fetched from a remote JSON Lines file at a time (fsspec's S3 default is 50 MiB).
+READ_BLOCK_SIZE = 8 * 1024 * 1024
+
 
 class PendingRecord(NamedTuple):
     """
@@ -72,8 +75,10 @@ def read_json_lines(uri: str) -> Iterator[dict[str, Any]]:
     Yield the JSON objects of a JSON Lines file, one line at a time.
 
     The file is opened with :class:`airflow.sdk.ObjectStoragePath`, so ``file://``, ``s3://``
-    (``s3://conn_id@bucket/key``) and the other schemes it knows work. Blank lines are skipped;
-    a line that is not a JSON object, or holds NaN or Infinity, is refused naming its number.
+    (``s3://conn_id@bucket/key``) and the other schemes it knows work. The file is fetched
+    :data:`READ_BLOCK_SIZE` bytes at a time, so memory does not grow with its size. Blank lines
+    are skipped; a line that is not a JSON object, or holds NaN or Infinity, is refused naming
+    its number.
 
     :param uri: Where the file is.
     """
@@ -82,7 +87,10 @@ def read_json_lines(uri: str) -> Iterator[dict[str, Any]]:
     path = ObjectStoragePath(uri)
     # fsspec's remote files answer readline() from whole cache blocks, seeking back after
     # each line: a buffered reader on top makes reading a large file linear again.
-    with path.open("rb") as raw, io.BufferedReader(raw, buffer_size=1 << 20) as lines:
+    with (
+        path.open("rb", block_size=READ_BLOCK_SIZE) as raw,
+        io.BufferedReader(raw, buffer_size=1 << 20) as lines,
+    ):
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
