@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import json.encoder
 import math
 from collections.abc import Mapping
 from decimal import Decimal
@@ -97,7 +98,7 @@ def dumps_record(record: Mapping[str, Any]) -> str:
         and _FLAT_TYPES.issuperset(map(type, record.values()))
     ):
         try:
-            return _FAST_ENCODER.encode(record)
+            return _encode_flat(record)
         except (TypeError, ValueError):
             pass
     return dumps_compact(encode_record(record))
@@ -119,6 +120,32 @@ _FLAT_TYPES = frozenset(
 _FAST_ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_fast_default
 )
+# JSONEncoder.encode builds a new C encoder on every call, with a table of the containers it
+# has entered. A flat record cannot hold itself, so one C encoder without that table serves
+# every record: about a third of the cost of encoding a row. Python builds without the C
+# module fall back to JSONEncoder.encode.
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_FLAT_ENCODER = (
+    _C_MAKE_ENCODER(
+        None,
+        _fast_default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
+    if _C_MAKE_ENCODER is not None
+    else None
+)
+
+
+def _encode_flat(record: dict[str, Any]) -> str:
+    if _C_FLAT_ENCODER is None:
+        return _FAST_ENCODER.encode(record)
+    return "".join(_C_FLAT_ENCODER(record, 0))
 
 
 def dumps_compact(value: JSONValue) -> str:

@@ -11,6 +11,7 @@ from kafka_rest import (
     dumps_compact,
     dumps_record,
     encode_record,
+    encoding,
     to_json_value,
 )
 from kafka_rest.encoding import encoded_size
@@ -133,12 +134,23 @@ PARITY_ROWS = [
     {"when": datetime.datetime(2020, 1, 2, 3, 4, 5), "day": datetime.date(2021, 5, 6)},
     {"price": Decimal("3.25"), "whole": Decimal("7"), "at": datetime.time(1, 2)},
     {"nested": {"x": [1, 2, {"y": Decimal("1.5")}]}, "tup": (1, "a")},
+    {"quote": 'say "hi"\\ \n\t\x00', "big": 2**70, "neg": -0.0, "tiny": 1e-300},
     {},
 ]
 
 
+@pytest.fixture(params=["one C encoder", "JSONEncoder"])
+def flat_encoder(request, monkeypatch):
+    """Run a test with the shared C encoder, and again with the fallback without it."""
+    if request.param == "JSONEncoder":
+        monkeypatch.setattr(encoding, "_C_FLAT_ENCODER", None)
+    elif encoding._C_FLAT_ENCODER is None:
+        pytest.skip("this Python's json module has no C encoder")
+    return request.param
+
+
 @pytest.mark.parametrize("row", PARITY_ROWS)
-def test_dumps_record_gives_the_same_text_as_the_slow_path(row):
+def test_dumps_record_gives_the_same_text_as_the_slow_path(row, flat_encoder):
     assert dumps_record(row) == dumps_compact(encode_record(row))
 
 
@@ -152,7 +164,9 @@ def test_dumps_record_gives_the_same_text_as_the_slow_path(row):
         ({"n": {"x": float("inf")}}, "n.x"),
     ],
 )
-def test_dumps_record_refuses_what_the_slow_path_refuses_naming_the_column(row, column):
+def test_dumps_record_refuses_what_the_slow_path_refuses_naming_the_column(
+    row, column, flat_encoder
+):
     with pytest.raises(RecordEncodingError) as info:
         dumps_record(row)
     assert info.value.column == column
