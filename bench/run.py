@@ -60,6 +60,8 @@ TARGET_PEAK_RSS_MIB = 1024.0
 LINEAR_TOLERANCE = 1.3
 #: Rounds of the throughput comparison at least: its timed sends last a quarter of a second.
 THROUGHPUT_REPEATS = 5
+#: Landing-latency trials at least.
+LANDING_TRIALS = 5
 SWEEP_SIZES = (1, 10, 100, 500, 1000, 2000, 5000)
 SWEEP_IN_FLIGHT = (1, 2, 4, 8)
 #: Requests per sweep point at most, so the small request sizes stay quick.
@@ -84,7 +86,9 @@ def main() -> int:
     }
     print(
         f"Benchmarks on the local stack, {results['machine']['cpus']} CPUs, "
-        f"load average {results['load_average_before']}, {options.repeats} runs each"
+        f"load average {results['load_average_before']}, {options.repeats} runs each "
+        f"(throughput {max(options.repeats, THROUGHPUT_REPEATS)}, "
+        f"landing {max(options.repeats, LANDING_TRIALS)})"
     )
     failures: list[str] = []
 
@@ -416,7 +420,7 @@ def bench_landing(
         settings.bucket,
         rows[: options.landing_records],
         "index",
-        trials=max(options.repeats, 5),
+        trials=max(options.repeats, LANDING_TRIALS),
         flush_s=settings.flush_ms / 1000,
     )
     if "skipped" in result:
