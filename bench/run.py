@@ -58,7 +58,7 @@ TARGET_PEAK_RSS_MIB = 1024.0
 #: Seconds per event at the largest batch may exceed those at the next one by this factor
 #: and still count as linear growth.
 LINEAR_TOLERANCE = 1.3
-#: Rounds of the throughput comparison at least: its timed sends last a quarter of a second.
+#: Rounds of the throughput comparison at least: a timed send lasts 0.1 to 0.25 s.
 THROUGHPUT_REPEATS = 5
 #: Landing-latency trials at least.
 LANDING_TRIALS = 5
@@ -170,29 +170,28 @@ def bench_throughput(
     records = rows[: options.records]
     default_size = throughput.operator_default("max_records_per_request")
     in_flight = throughput.operator_default("max_requests_in_flight")
-    runs: dict[str, list[throughput.Run]] = {
-        "native": [],
-        "operator": [],
-        "raw_posts": [],
-        "one_post_per_record": [],
-    }
-    # One round that is not counted, at full size: the JVMs of the proxy and the broker
-    # compile their hot paths during the first thousands of requests' records, and the topic
-    # was just created. The first counted round used to run at a third of the later ones.
-    throughput.native(bootstrap, topic, records, key)
-    throughput.operator(REST_CONN_ID, topic, records, key)
-    throughput.raw_posts(REST_CONN_ID, topic, records, key, default_size, in_flight)
-    throughput.one_post_per_record(REST_CONN_ID, topic, rows[: min(options.per_record, 100)])
+
+    def one_round(per_record: int) -> dict[str, throughput.Run]:
+        return {
+            "native": throughput.native(bootstrap, topic, records, key),
+            "operator": throughput.operator(REST_CONN_ID, topic, records, key),
+            "raw_posts": throughput.raw_posts(
+                REST_CONN_ID, topic, records, key, default_size, in_flight
+            ),
+            "one_post_per_record": throughput.one_post_per_record(
+                REST_CONN_ID, topic, rows[:per_record]
+            ),
+        }
+
+    # One round that is not counted: the JVMs of the proxy and the broker compile their hot
+    # paths during the first thousands of records, and the topic was just created. The first
+    # counted round used to run at a third of the later ones.
+    one_round(min(options.per_record, 100))
     print("  warm-up round done (not counted)", flush=True)
+    runs: dict[str, list[throughput.Run]] = {}
     for n in range(max(options.repeats, THROUGHPUT_REPEATS)):
-        runs["native"].append(throughput.native(bootstrap, topic, records, key))
-        runs["operator"].append(throughput.operator(REST_CONN_ID, topic, records, key))
-        runs["raw_posts"].append(
-            throughput.raw_posts(REST_CONN_ID, topic, records, key, default_size, in_flight)
-        )
-        runs["one_post_per_record"].append(
-            throughput.one_post_per_record(REST_CONN_ID, topic, rows[: options.per_record])
-        )
+        for name, run in one_round(options.per_record).items():
+            runs.setdefault(name, []).append(run)
         print(
             f"  run {n + 1}: "
             + ", ".join(f"{name} {values[-1].rate:,.0f}/s" for name, values in runs.items()),

@@ -122,8 +122,8 @@ _FAST_ENCODER = json.JSONEncoder(
 )
 # JSONEncoder.encode builds a new C encoder on every call, with a table of the containers it
 # has entered. A flat record cannot hold itself, so one C encoder without that table serves
-# every record: about a third of the cost of encoding a row. Python builds without the C
-# module fall back to JSONEncoder.encode.
+# every record, 0.8 to 0.9 us cheaper per row (a fifth to a third of the cost). Python builds
+# without the C module fall back to JSONEncoder.encode.
 _C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
 _C_FLAT_ENCODER = (
     _C_MAKE_ENCODER(
