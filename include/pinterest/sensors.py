@@ -18,7 +18,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from include.pinterest.landing import new_objects, partition_prefix
-from include.pinterest.triggers import NewSinkObjectsTrigger
+from include.pinterest.triggers import LISTING_ATTEMPTS, NewSinkObjectsTrigger, is_lasting_error
 
 #: Extra time given to Airflow's own deferral timeout, so that the trigger's timeout event
 #: (which names the topic) comes first.
@@ -45,6 +45,7 @@ class SinkObjectsSensor(S3KeySensor):
         super().__init__(**kwargs)
         self.post_task_id = post_task_id
         self.partition = partition
+        self._listing_failures = 0
 
     def execute(self, context: Any) -> None:
         """Look once; if nothing new is there yet, wait in the triggerer (or poke)."""
@@ -84,11 +85,30 @@ class SinkObjectsSensor(S3KeySensor):
         )
 
     def poke(self, context: Any) -> bool:
-        """Return whether a new object is there; raise once the deadline has passed."""
+        """Return whether a new object is there; raise once the deadline has passed.
+
+        A failed listing counts as "not yet" unless no retry can mend it or it failed
+        ``LISTING_ATTEMPTS`` times in a row; then its error is raised.
+        """
         summary = self._summary(context)
         topic = summary["topic"]
         prefix = partition_prefix(topic, self.partition)
-        files = list(self.hook.iter_file_metadata(prefix, str(self.bucket_name)))
+        try:
+            files = list(self.hook.iter_file_metadata(prefix, str(self.bucket_name)))
+        except Exception as err:
+            self._listing_failures += 1
+            if is_lasting_error(err) or self._listing_failures >= LISTING_ATTEMPTS:
+                raise
+            self.log.warning(
+                "Listing s3://%s/%s failed (%d of %d tries): %s; looking again later",
+                self.bucket_name,
+                prefix,
+                self._listing_failures,
+                LISTING_ATTEMPTS,
+                err,
+            )
+            return False
+        self._listing_failures = 0
         sent_at = datetime.fromisoformat(summary["started_at"])
         keys = new_objects(files, topic, self._first_offset(summary), sent_at)
         if keys:

@@ -98,8 +98,18 @@ class AirflowApi:
         body = self.call(
             "GET", path, params={"full_content": "true"}, headers={"Accept": "application/json"}
         )
-        content = body["content"]
-        return [str(line.get("event", "")) if isinstance(line, dict) else line for line in content]
+        return [_log_line(line) for line in body["content"]]
+
+    def explain(self, watch: RunWatch, lines: int = 20) -> str:
+        """Return ``watch.describe()`` and the last ``lines`` log lines of each failed task."""
+        parts = [watch.describe()]
+        for ti in self.task_instances(watch.run_id):
+            if ti["state"] != "failed":
+                continue
+            events = self.log_events(watch.run_id, ti["task_id"], ti["try_number"])
+            parts.append(f"--- {ti['task_id']}, try {ti['try_number']}, last {lines} log lines:")
+            parts += events[-lines:]
+        return "\n".join(parts)
 
     def wait_for_run(
         self,
@@ -124,6 +134,22 @@ class AirflowApi:
                 break
             time.sleep(2)
         return watch
+
+
+def _log_line(line: Any) -> str:
+    """Return a log line's ``event``, followed by its error detail when it has one."""
+    if not isinstance(line, dict):
+        return str(line)
+    event = str(line.get("event", ""))
+    detail = line.get("error_detail")
+    if not detail:
+        return event
+    if isinstance(detail, list):
+        detail = "; ".join(
+            f"{d.get('exc_type')}: {d.get('exc_value')}" if isinstance(d, dict) else str(d)
+            for d in detail
+        )
+    return f"{event} [{detail}]"
 
 
 class RunWatch:

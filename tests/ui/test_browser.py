@@ -54,6 +54,8 @@ def browser() -> Iterator[BrowserContext]:
             viewport={"width": 1500, "height": 900},
         )
         context.set_default_timeout(UI_TIMEOUT_MS)
+        # expect() has its own 5 s default, too short for an api-server on a busy 2-core box.
+        expect.set_options(timeout=UI_TIMEOUT_MS)
         yield context
         context.close()
 
@@ -98,7 +100,7 @@ def test_trigger_from_the_form_and_watch_the_run_succeed(
     expect(badge).to_have_text(re.compile("Success|Failed"), timeout=RUN_TIMEOUT_MS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
-    assert badge.inner_text().strip() == "Success", api.wait_for_run(run_id, 0).describe()
+    assert badge.inner_text().strip() == "Success", api.explain(api.wait_for_run(run_id, 0))
     final = api.run(run_id)
     assert final["state"] == "success"
     assert final["conf"]["batch_size"] == BATCH_SIZE

@@ -88,7 +88,7 @@ def watched(api: AirflowApi, conf: dict[str, Any], airflow_ui_settings: Settings
 def test_run_succeeds_under_the_scheduler(
     api: AirflowApi, watched: RunWatch, conf: dict[str, Any]
 ) -> None:
-    assert watched.state == "success", watched.describe()
+    assert watched.state == "success", api.explain(watched)
     assert watched.run["conf"] == conf
     final = {ti["task_id"]: ti["state"] for ti in api.task_instances(watched.run_id)}
     assert set(final) >= {f"wait_{kind}" for kind in TOPIC_KINDS} | {"verify_landing"}
@@ -98,7 +98,7 @@ def test_run_succeeds_under_the_scheduler(
 
 
 def test_sensors_were_deferred_to_the_triggerer(api: AirflowApi, watched: RunWatch) -> None:
-    assert watched.state == "success", watched.describe()
+    assert watched.state == "success", api.explain(watched)
     deferred = [kind for kind in TOPIC_KINDS if "deferred" in watched.states[f"wait_{kind}"]]
     assert deferred, f"no wait_* task was seen deferred: {watched.describe()}"
     for kind in deferred:
@@ -134,7 +134,7 @@ def _records_at(s3: Any, bucket: str, topic: str, first: int, last: int) -> int:
 def test_records_landed_in_s3(
     api: AirflowApi, watched: RunWatch, conf: dict[str, Any], s3: Any
 ) -> None:
-    assert watched.state == "success", watched.describe()
+    assert watched.state == "success", api.explain(watched)
     verdict = api.xcom(watched.run_id, "verify_landing")
     assert verdict["bucket"] == conf["bucket"]
     for kind in TOPIC_KINDS:
