@@ -30,17 +30,25 @@ def _first_event(trigger: NewSinkObjectsTrigger) -> dict[str, Any]:
 
 
 def _trigger(
-    topic: str, first_offset: int, sent_at: datetime, wait: float
+    topic: str,
+    first_offset: int,
+    sent_at: datetime,
+    wait: float,
+    *,
+    bucket: str | None = None,
+    aws_conn_id: str = "pinterest_s3",
+    poke_interval: float = 0.5,
 ) -> NewSinkObjectsTrigger:
+    """A trigger made the way the triggerer makes it: from its own serialized form."""
     classpath, kwargs = NewSinkObjectsTrigger(
-        bucket_name=os.environ["PINTEREST_BUCKET"],
+        bucket_name=bucket or os.environ["PINTEREST_BUCKET"],
         topic=topic,
         partition=0,
         first_offset=first_offset,
         sent_at=sent_at.isoformat(),
         deadline=(datetime.now(UTC) + timedelta(seconds=wait)).isoformat(),
-        aws_conn_id="pinterest_s3",
-        poke_interval=0.5,
+        aws_conn_id=aws_conn_id,
+        poke_interval=poke_interval,
     ).serialize()
     assert classpath == "include.pinterest.triggers.NewSinkObjectsTrigger"
     return NewSinkObjectsTrigger(**kwargs)
@@ -67,15 +75,7 @@ def test_times_out_on_an_empty_prefix_and_fires_on_a_new_object(s3: Any) -> None
 
 
 def test_a_missing_bucket_is_an_error_event_without_retries(s3: Any) -> None:
-    trigger = NewSinkObjectsTrigger(
-        bucket_name="no-such-bucket-for-trigger-test",
-        topic="x.pin",
-        partition=0,
-        first_offset=0,
-        sent_at=datetime.now(UTC).isoformat(),
-        deadline=(datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
-        aws_conn_id="pinterest_s3",
-    )
+    trigger = _trigger("x.pin", 0, datetime.now(UTC), 5, bucket="no-such-bucket-for-trigger-test")
     event = _first_event(trigger)
     assert event["status"] == "error"
     assert "no-such-bucket-for-trigger-test" in event["message"]
@@ -95,15 +95,8 @@ def test_a_store_that_stays_unreachable_is_an_error_event_after_every_try(
     conn["extra"]["endpoint_url"] = f"http://127.0.0.1:{_closed_port()}"
     conn["extra"]["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
     monkeypatch.setenv("AIRFLOW_CONN_UNREACHABLE_S3", json.dumps(conn))
-    trigger = NewSinkObjectsTrigger(
-        bucket_name=os.environ["PINTEREST_BUCKET"],
-        topic="x.pin",
-        partition=0,
-        first_offset=0,
-        sent_at=datetime.now(UTC).isoformat(),
-        deadline=(datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
-        aws_conn_id="unreachable_s3",
-        poke_interval=0.2,
+    trigger = _trigger(
+        "x.pin", 0, datetime.now(UTC), 60, aws_conn_id="unreachable_s3", poke_interval=0.2
     )
     event = _first_event(trigger)
     assert event["status"] == "error", event
